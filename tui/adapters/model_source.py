@@ -1,0 +1,153 @@
+"""Resolve a model reference into ModelFacts without downloading weights.
+
+Order: a local directory (config.json + safetensors index or headers), the local Hugging Face
+cache (offline), the hub (config.json and safetensors metadata only; HF_TOKEN from the
+environment), then the built-in architecture catalog. Every failure becomes a UserError or a
+note; nothing here raises a traceback at the user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tui.core.arch_catalog import builtin_facts
+from tui.core.errors import UserError
+from tui.core.model_facts import ModelFacts, facts_from_config, safetensors_summary
+
+MAX_HEADER = 100 * 1024 * 1024  # safetensors caps its JSON header at 100 MB
+
+
+def read_safetensors_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON header of a .safetensors file: reads 8 + N bytes, never the tensors."""
+    with open(path, "rb") as fh:
+        raw = fh.read(8)
+        if len(raw) != 8:
+            raise UserError(f"{path}: not a safetensors file (too short)")
+        (size,) = struct.unpack("<Q", raw)
+        if size <= 0 or size > MAX_HEADER:
+            raise UserError(f"{path}: not a safetensors file (bad header length)")
+        data = fh.read(size)
+    try:
+        header = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UserError(f"{path}: unreadable safetensors header") from None
+    if not isinstance(header, dict):
+        raise UserError(f"{path}: unreadable safetensors header")
+    return header
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise UserError(f"{path} is not valid JSON{where}") from None
+
+
+def facts_from_dir(directory: str | os.PathLike[str], name: str | None = None, source: str = "local directory") -> ModelFacts:
+    """ModelFacts from a model folder: config.json plus the weight files' sizes."""
+    d = Path(directory).expanduser()
+    cfg_path = d / "config.json"
+    if not cfg_path.is_file():
+        raise UserError(f"{d}: no config.json (is this a Hugging Face model folder?)")
+    facts = facts_from_config(_load_json(cfg_path), name=name or str(d), source=source)
+    total = checkpoint_bytes(d)
+    return replace(facts, checkpoint_bytes=total) if total else facts
+
+
+def checkpoint_bytes(d: Path) -> int | None:
+    """Weight bytes from model.safetensors.index.json, else from the safetensors headers."""
+    index = d / "model.safetensors.index.json"
+    if index.is_file():
+        data = _load_json(index)
+        size = (data.get("metadata") or {}).get("total_size") if isinstance(data, dict) else None
+        if isinstance(size, int | float) and size > 0:
+            return int(size)
+    files = sorted(d.glob("*.safetensors"))
+    if not files:
+        return None
+    total, _ = safetensors_summary([read_safetensors_header(f) for f in files])
+    return total or None
+
+
+def _cached_dir(repo_id: str) -> Path | None:
+    """The snapshot folder of `repo_id` in the local HF cache, if its config.json is there."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # bad repo id format and the like: not in the cache
+        return None
+    if isinstance(found, str) and os.path.isfile(found):
+        return Path(found).parent
+    return None
+
+
+def _from_hub(repo_id: str, timeout: float) -> ModelFacts:
+    """config.json and safetensors metadata from the hub (small HTTP reads only)."""
+    from huggingface_hub import get_safetensors_metadata, hf_hub_download
+
+    token = os.environ.get("HF_TOKEN") or None
+    try:
+        path = hf_hub_download(repo_id, "config.json", token=token, etag_timeout=timeout)
+    except Exception as exc:  # network, 401/403 gated, 404
+        raise UserError(f"{repo_id}: not found locally and the hub said: {_short(exc)}") from None
+    facts = facts_from_config(_load_json(Path(path)), name=repo_id, source="hub")
+    try:
+        meta = get_safetensors_metadata(repo_id, token=token)
+        size = sum(
+            sum(int(info.data_offsets[1]) - int(info.data_offsets[0]) for info in file_meta.tensors.values())
+            for file_meta in meta.files_metadata.values()
+        )
+        if size:
+            facts = replace(facts, checkpoint_bytes=size)
+    except Exception:  # metadata is a bonus: config.json alone is enough
+        pass
+    return facts
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def hub_allowed() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false", "False") and os.environ.get(
+        "VLLM_TUI_OFFLINE", "0"
+    ) in ("0", "", "false")
+
+
+def resolve_model(ref: str, *, hub_timeout: float = 5.0) -> ModelFacts:
+    """Facts for `ref` (local path, HF id), trying each source in order."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise UserError("a model (HF id or local path) is required")
+    ref = ref.strip()
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        return facts_from_dir(path)
+    if path.suffix == ".gguf" and path.is_file():
+        raise UserError(f"{ref}: GGUF files carry no config.json; plan with the original HF id and --quantization gguf")
+    if ref.startswith(("/", "./", "../", "~")):
+        raise UserError(f"{ref}: no such directory")
+    cached = _cached_dir(ref)
+    if cached is not None:
+        return facts_from_dir(cached, name=ref, source="Hugging Face cache")
+    hub_error: str | None = None
+    if hub_allowed():
+        try:
+            return _from_hub(ref, hub_timeout)
+        except UserError as exc:
+            hub_error = exc.message
+    builtin = builtin_facts(ref)
+    if builtin is not None:
+        return builtin.with_notes(f"architecture from the built-in catalog ({hub_error or 'offline'})")
+    raise UserError(hub_error or f"{ref}: not a local folder, not in the Hugging Face cache, and not in the built-in catalog")

@@ -1,0 +1,96 @@
+"""Shared CLI plumbing: serve-flag splitting, config assembly, output, language."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tui.core.config import ServeConfig
+from tui.core.errors import UserError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that never abbreviates (so `--gpu` cannot swallow `--gpu-memory-utilization`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
+def default_lang() -> str:
+    for var in ("VLLM_TUI_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    return "en"
+
+
+def add_lang(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=("en", "ja"), default=None, help="help language (default: from LANG)")
+
+
+def add_config_sources(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from-command", metavar="STR", help="import a pasted `vllm serve ...` command line")
+    parser.add_argument("--from-yaml", metavar="FILE", help="import a vLLM YAML config (`vllm serve --config`)")
+
+
+def build_config(ns: argparse.Namespace, serve_args: Sequence[str]) -> ServeConfig:
+    """ServeConfig from --from-command/--from-yaml and the serve flags given directly.
+
+    Flags given directly win over imported ones, as on vLLM's own command line.
+    """
+    from tui.core.importer import load_yaml_file, parse_args, parse_command
+
+    base: ServeConfig | None = None
+    if getattr(ns, "from_command", None):
+        base = parse_command(ns.from_command)
+    if getattr(ns, "from_yaml", None):
+        imported = load_yaml_file(ns.from_yaml)
+        base = imported if base is None else base.update(imported.as_dict())
+    if not serve_args:
+        if base is None:
+            raise UserError("give a model: `MODEL [vllm serve flags]`, --from-command or --from-yaml")
+        return base
+    direct = parse_args(list(serve_args) if not _starts_with_flag(serve_args) or base is None else [base.model, *serve_args])
+    if base is None:
+        return direct
+    merged = base.update(direct.as_dict()).with_model(direct.model)
+    if direct.passthrough:
+        merged = merged.with_passthrough([*base.passthrough, *direct.passthrough])
+    return merged
+
+
+def _starts_with_flag(args: Sequence[str]) -> bool:
+    return bool(args) and args[0].startswith("-")
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str] | None = None) -> str:
+    """A plain aligned text table (no dependencies, readable in any terminal or log)."""
+    all_rows = [list(map(str, headers))] if headers else []
+    all_rows += [list(map(str, r)) for r in rows]
+    if not all_rows:
+        return ""
+    widths = [max(_width(r[i]) for r in all_rows if i < len(r)) for i in range(max(len(r) for r in all_rows))]
+    lines = []
+    for n, row in enumerate(all_rows):
+        cells = [c + " " * (widths[i] - _width(c)) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+        if headers and n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Display width: East Asian wide characters take two cells."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

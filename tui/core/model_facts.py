@@ -1,0 +1,345 @@
+"""ModelFacts: what the estimator and validation need to know about a model, from config.json.
+
+Pure: takes the parsed config.json (a dict) and, when available, the tensor shapes and dtypes
+read from safetensors headers. Handles nested `text_config` (multimodal), GQA/MQA, MLA
+(DeepSeek), MoE (experts, shared experts, dense first layers), sliding-window / hybrid layer
+patterns, and the checkpoint's `quantization_config`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tui.core.errors import UserError
+
+DTYPE_BYTES = {
+    "float32": 4,
+    "float": 4,
+    "float16": 2,
+    "half": 2,
+    "bfloat16": 2,
+    "float8_e4m3fn": 1,
+    "float8_e5m2": 1,
+    "int8": 1,
+    "uint8": 1,
+    "int32": 4,
+    "int64": 8,
+    "bool": 1,
+}
+#: safetensors dtype codes -> bytes per element
+SAFETENSORS_BYTES = {
+    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "F8_E8M0": 1,
+    "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1, "F4": 0.5, "U32": 4, "U16": 2,
+}  # fmt: skip
+
+
+#: Architectures whose layout the formulas here follow (others get a flagged best effort).
+KNOWN_ARCH_PREFIXES = (
+    "Llama", "Mistral", "Mixtral", "Qwen2", "Qwen3", "Gemma", "Phi3", "Deepseek", "GptOss",
+    "Mllama", "Llava", "Granite", "Olmo", "OLMo", "InternLM2", "Yi", "Cohere", "Exaone",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Quant:
+    """A checkpoint's quantization as far as memory is concerned."""
+
+    method: str
+    """awq, gptq, fp8, compressed-tensors, mxfp4, bitsandbytes, gguf, ..."""
+    weight_bits: float = 16
+    group_size: int = 128
+    kv_scheme: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """Architecture facts of one model (text decoder)."""
+
+    name: str
+    architecture: str
+    num_layers: int
+    hidden_size: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    max_position_embeddings: int
+    torch_dtype: str = "bfloat16"
+    tie_word_embeddings: bool = False
+    # Mixture of experts
+    num_experts: int = 0
+    num_experts_per_tok: int = 0
+    moe_intermediate_size: int = 0
+    shared_expert_intermediate_size: int = 0
+    first_dense_layers: int = 0
+    moe_layer_freq: int = 1
+    # Multi-head latent attention (DeepSeek V2/V3)
+    kv_lora_rank: int = 0
+    q_lora_rank: int = 0
+    qk_rope_head_dim: int = 0
+    qk_nope_head_dim: int = 0
+    v_head_dim: int = 0
+    # Attention layout: one entry per layer, "full" or "sliding" (None = all full).
+    layer_types: tuple[str, ...] | None = None
+    sliding_window: int | None = None
+    attention_bias: bool = False
+    qk_norm: bool = False
+    norms_per_layer: int = 2
+    rope_type: str | None = None
+    rope_factor: float = 1.0
+    original_max_position_embeddings: int | None = None
+    rotary_dim: int | None = None
+    cross_attention_layers: tuple[int, ...] = ()
+    quant: Quant | None = None
+    checkpoint_bytes: int | None = None
+    """Total bytes of the weight files when known (safetensors index / headers)."""
+    source: str = "config.json"
+    best_effort: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    # -- derived ------------------------------------------------------------------------
+
+    @property
+    def is_moe(self) -> bool:
+        return self.num_experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+    @property
+    def num_sliding_layers(self) -> int:
+        return sum(1 for t in self.layer_types or () if t == "sliding")
+
+    @property
+    def num_kv_layers(self) -> int:
+        """Layers with a KV cache of their own (cross-attention layers have none in V1)."""
+        return self.num_layers - len(self.cross_attention_layers)
+
+    @property
+    def derived_max_model_len(self) -> int:
+        """vLLM's default max_model_len: the position limit after rope scaling."""
+        if self.rope_type in ("yarn", "dynamic", "linear") and self.rope_factor > 1:
+            base = self.original_max_position_embeddings or self.max_position_embeddings
+            return max(self.max_position_embeddings, int(base * self.rope_factor))
+        return self.max_position_embeddings
+
+    def with_notes(self, *notes: str) -> ModelFacts:
+        return replace(self, notes=self.notes + tuple(notes))
+
+
+# -- config.json ----------------------------------------------------------------------------
+
+
+def _first(cfg: Mapping[str, Any], *keys: str, default: Any = None) -> Any:
+    for key in keys:
+        value = cfg.get(key)
+        if value is not None:
+            return value
+    return default
+
+
+def text_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The decoder's config (nested `text_config`/`llm_config` for multimodal) and its arch."""
+    archs = config.get("architectures") or []
+    arch = archs[0] if isinstance(archs, list) and archs and isinstance(archs[0], str) else ""
+    for key in ("text_config", "llm_config", "language_config"):
+        nested = config.get(key)
+        if isinstance(nested, dict) and nested.get("num_hidden_layers"):
+            merged = dict(nested)
+            for k in ("quantization_config", "torch_dtype", "tie_word_embeddings"):
+                if k in config and k not in merged:
+                    merged[k] = config[k]
+            return merged, arch or str(nested.get("model_type", ""))
+    return dict(config), arch or str(config.get("model_type", ""))
+
+
+def facts_from_config(config: Mapping[str, Any], name: str = "", source: str = "config.json") -> ModelFacts:
+    """Parse a HF config.json into ModelFacts, or UserError saying what is missing."""
+    if not isinstance(config, Mapping):
+        raise UserError(f"{name or 'config.json'}: expected a JSON object")
+    cfg, arch = text_config(config)
+    try:
+        return _facts(cfg, arch, name, source)
+    except (TypeError, ValueError, ZeroDivisionError) as exc:
+        raise UserError(f"{name or 'config.json'}: unusable architecture fields ({exc})") from None
+
+
+def _int(cfg: Mapping[str, Any], *keys: str, default: int | None = None) -> int:
+    value = _first(cfg, *keys, default=default)
+    if value is None:
+        raise ValueError(f"missing {keys[0]}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{keys[0]} is not a number")
+    if int(value) != value or value < 0:
+        raise ValueError(f"{keys[0]} must be a non-negative integer")
+    return int(value)
+
+
+def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFacts:
+    hidden = _int(cfg, "hidden_size", "n_embd", "d_model")
+    layers = _int(cfg, "num_hidden_layers", "n_layer", "num_layers")
+    heads = _int(cfg, "num_attention_heads", "n_head")
+    if hidden <= 0 or layers <= 0 or heads <= 0:
+        raise ValueError("hidden_size, num_hidden_layers and num_attention_heads must be positive")
+    kv_heads = _int(cfg, "num_key_value_heads", "n_head_kv", "num_kv_heads", default=heads) or heads
+    head_dim = _first(cfg, "head_dim", "attention_head_dim")
+    head_dim = int(head_dim) if isinstance(head_dim, int | float) and head_dim else hidden // heads
+    inter = _int(cfg, "intermediate_size", "ffn_dim", "n_inner", default=4 * hidden)
+    vocab = _int(cfg, "vocab_size", "padded_vocab_size")
+    max_pos = _int(cfg, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", default=2048)
+    dtype = str(_first(cfg, "torch_dtype", "dtype", default="bfloat16")).replace("torch.", "")
+    tie = bool(cfg.get("tie_word_embeddings", arch.startswith(("Gemma", "gemma"))))
+
+    num_experts = _int(cfg, "num_experts", "n_routed_experts", "num_local_experts", "num_experts_per_layer", default=0)
+    topk = _int(cfg, "num_experts_per_tok", "moe_top_k", "top_k_experts", "experts_per_token", default=0)
+    moe_inter = _int(cfg, "moe_intermediate_size", default=inter if num_experts else 0)
+    shared = 0
+    if num_experts:
+        n_shared = _int(cfg, "n_shared_experts", "num_shared_experts", default=0)
+        shared = n_shared * moe_inter + _int(cfg, "shared_expert_intermediate_size", default=0)
+    first_dense = _int(cfg, "first_k_dense_replace", default=0)
+    mlp_only = cfg.get("mlp_only_layers") or []
+    freq = _int(cfg, "moe_layer_freq", "decoder_sparse_step", default=1) or 1
+    if isinstance(mlp_only, list) and mlp_only:
+        first_dense = max(first_dense, len(mlp_only))
+
+    kv_lora = _int(cfg, "kv_lora_rank", default=0)
+    rope_head = _int(cfg, "qk_rope_head_dim", default=0)
+    nope_head = _int(cfg, "qk_nope_head_dim", default=0)
+    v_head = _int(cfg, "v_head_dim", default=0)
+    q_lora = _int(cfg, "q_lora_rank", default=0)
+
+    layer_types, window = _layer_types(cfg, arch, layers)
+    rope = cfg.get("rope_scaling") or cfg.get("rope_parameters") or {}
+    rope = rope if isinstance(rope, dict) else {}
+    rope_type = rope.get("rope_type") or rope.get("type")
+    factor = rope.get("factor", 1.0)
+    partial = cfg.get("partial_rotary_factor")
+    rotary = int(head_dim * partial) if isinstance(partial, int | float) and partial else None
+    if kv_lora:
+        rotary = rope_head
+    cross = tuple(int(x) for x in cfg.get("cross_attention_layers") or () if isinstance(x, int))
+
+    norms = 4 if arch.startswith(("Gemma2", "Gemma3")) else 2
+    qk_norm = arch.startswith(("Qwen3", "Gemma3", "OLMo2", "Olmo2"))
+    bias = bool(cfg.get("attention_bias", arch.startswith("Qwen2")))
+    quant = parse_quant(cfg.get("quantization_config"))
+    known = arch.startswith(KNOWN_ARCH_PREFIXES)
+
+    return ModelFacts(
+        name=name or str(cfg.get("_name_or_path", "")),
+        architecture=arch or "unknown",
+        num_layers=layers,
+        hidden_size=hidden,
+        num_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate_size=inter,
+        vocab_size=vocab,
+        max_position_embeddings=max_pos,
+        torch_dtype=dtype if dtype in DTYPE_BYTES else "bfloat16",
+        tie_word_embeddings=tie,
+        num_experts=num_experts,
+        num_experts_per_tok=topk,
+        moe_intermediate_size=moe_inter,
+        shared_expert_intermediate_size=shared,
+        first_dense_layers=first_dense,
+        moe_layer_freq=freq,
+        kv_lora_rank=kv_lora,
+        q_lora_rank=q_lora,
+        qk_rope_head_dim=rope_head,
+        qk_nope_head_dim=nope_head,
+        v_head_dim=v_head,
+        layer_types=layer_types,
+        sliding_window=window,
+        attention_bias=bias,
+        qk_norm=qk_norm,
+        norms_per_layer=norms,
+        rope_type=str(rope_type) if rope_type else None,
+        rope_factor=float(factor) if isinstance(factor, int | float) else 1.0,
+        original_max_position_embeddings=rope.get("original_max_position_embeddings"),
+        rotary_dim=rotary,
+        cross_attention_layers=cross,
+        quant=quant,
+        source=source,
+        best_effort=not known,
+    )
+
+
+def _layer_types(cfg: Mapping[str, Any], arch: str, layers: int) -> tuple[tuple[str, ...] | None, int | None]:
+    """Per-layer attention kind, following how vLLM reads each family's config."""
+    window = cfg.get("sliding_window")
+    window = int(window) if isinstance(window, int | float) and window else None
+    explicit = cfg.get("layer_types")
+    if isinstance(explicit, list) and len(explicit) == layers:
+        kinds = tuple("sliding" if "sliding" in str(k) else "full" for k in explicit)
+        return (kinds if "sliding" in kinds else None), window
+    pattern = cfg.get("sliding_window_pattern")
+    if isinstance(pattern, int) and pattern > 1 and window:
+        # Gemma 3: every pattern-th layer is global.
+        kinds = tuple("full" if (i + 1) % pattern == 0 else "sliding" for i in range(layers))
+        return kinds, window
+    if arch.startswith("Gemma2") and window:
+        return tuple("sliding" if i % 2 == 0 else "full" for i in range(layers)), window
+    if window and cfg.get("use_sliding_window") is False:
+        return None, None
+    if window and window < _int(cfg, "max_position_embeddings", default=window + 1):
+        if cfg.get("use_sliding_window") is None and not arch.startswith(("Mistral", "Mixtral", "Phi3")):
+            return None, None
+        # Every layer slides (Mistral v0.1 style): vLLM gives each layer a window-sized cache.
+        return tuple("sliding" for _ in range(layers)), window
+    return None, None
+
+
+def parse_quant(qc: Any) -> Quant | None:
+    """Memory-relevant summary of a checkpoint's quantization_config."""
+    if not isinstance(qc, dict):
+        return None
+    method = str(qc.get("quant_method") or qc.get("quant_type") or "").lower()
+    if not method:
+        return None
+    bits = qc.get("bits") or qc.get("w_bit") or qc.get("weight_bits")
+    group = qc.get("group_size") or qc.get("q_group_size") or 128
+    if method in ("awq", "gptq", "awq_marlin", "gptq_marlin"):
+        return Quant(method, float(bits or 4), int(group) if isinstance(group, int) and group > 0 else 128)
+    if method == "fp8":
+        return Quant("fp8", 8.0, notes=str(qc.get("weight_block_size") or "per-tensor"))
+    if method == "mxfp4":
+        return Quant("mxfp4", 4.25, notes="experts only")
+    if method == "bitsandbytes":
+        four = qc.get("load_in_4bit", True)
+        return Quant("bitsandbytes", 4.0 if four else 8.0, 64)
+    if method == "compressed-tensors":
+        groups = qc.get("config_groups") or {}
+        wbits = 8.0
+        for group_cfg in groups.values() if isinstance(groups, dict) else ():
+            w = (group_cfg or {}).get("weights") or {}
+            if isinstance(w, dict) and w.get("num_bits"):
+                wbits = float(w["num_bits"])
+                if w.get("type") == "float" and wbits == 4:
+                    wbits = 4.5  # nvfp4: fp4 + fp8 scale per 16
+        kv = qc.get("kv_cache_scheme")
+        return Quant("compressed-tensors", wbits, kv_scheme=str(kv.get("type")) if isinstance(kv, dict) else None)
+    if method in ("modelopt", "modelopt_fp4"):
+        algo = str(qc.get("quant_algo") or "").lower()
+        return Quant(method, 4.5 if "fp4" in algo else 8.0)
+    return Quant(method, float(bits) if isinstance(bits, int | float) else 16.0)
+
+
+def safetensors_summary(headers: list[Mapping[str, Any]]) -> tuple[int, dict[str, tuple[str, tuple[int, ...]]]]:
+    """Total bytes and {tensor: (dtype, shape)} from parsed safetensors JSON headers."""
+    total = 0
+    tensors: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for header in headers:
+        for tname, info in header.items():
+            if tname == "__metadata__" or not isinstance(info, dict):
+                continue
+            offsets = info.get("data_offsets") or [0, 0]
+            total += int(offsets[1]) - int(offsets[0])
+            tensors[tname] = (str(info.get("dtype")), tuple(int(x) for x in info.get("shape") or ()))
+    return total, tensors
