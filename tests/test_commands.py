@@ -28,7 +28,7 @@ M = "org/model"
         ({"enforce_eager": False}, ["--host", "127.0.0.1"]),
         ({"enable_prefix_caching": False}, ["--host", "127.0.0.1", "--no-enable-prefix-caching"]),
         ({"served_model_name": ["a", "b"]}, ["--host", "127.0.0.1", "--served-model-name", "a", "b"]),
-        ({"swap_space": 4.0}, ["--host", "127.0.0.1"]),
+        ({"swap_space": 4.0}, ["--swap-space", "4", "--host", "127.0.0.1"]),  # no default in new vLLM
         ({"swap_space": 8}, ["--swap-space", "8", "--host", "127.0.0.1"]),
         ({"max_model_len": "32k"}, ["--max-model-len", "32000", "--host", "127.0.0.1"]),
         ({"max_model_len": "32K"}, ["--max-model-len", "32768", "--host", "127.0.0.1"]),

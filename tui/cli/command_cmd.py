@@ -10,6 +10,30 @@ from tui.core.commands import build_argv, build_env, dump_yaml, mask_env, one_li
 from tui.core.validate import Context, validate
 
 
+def installed_vllm_options(version: str | None) -> tuple[str | None, frozenset[str] | None]:
+    """The installed vLLM's version and option names (cached), when one is installed and no
+    other target version was asked for."""
+    from tui.adapters.settings import load_settings
+    from tui.adapters.vllm_env import resolve_vllm
+
+    try:
+        install = resolve_vllm(None, load_settings().vllm_path)
+    except Exception:
+        return None, None
+    if install is None or (version and version != install.version):
+        return None, None
+    from tui.adapters.introspect import cached_options, dump_options, option_names
+
+    options = cached_options(install)
+    if options is None:
+        print(f"reading the options of the installed vLLM {install.version} (once) ...", file=sys.stderr)
+        try:
+            options = dump_options(install)
+        except Exception:
+            return install.version, None
+    return install.version, option_names(options)
+
+
 def main(_name: str, argv: Sequence[str]) -> int:
     parser = Parser(
         prog="vllm-tui command",
@@ -22,7 +46,8 @@ def main(_name: str, argv: Sequence[str]) -> int:
     add_config_sources(parser)
     ns, rest = parser.parse_known_args(list(argv))
     cfg = build_config(ns, rest)
-    findings = validate(cfg, Context(vllm_version=ns.vllm_version))
+    version, known = installed_vllm_options(ns.vllm_version)
+    findings = validate(cfg, Context(vllm_version=ns.vllm_version or version, known_options=known))
     argv_out = build_argv(cfg, version=ns.vllm_version)
     env = mask_env(build_env(cfg), ns.show_secrets)
     if ns.format == "json":

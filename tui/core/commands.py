@@ -28,6 +28,8 @@ def emitted(cfg: ServeConfig, version: str | None = None) -> list[tuple[FlagSpec
     for spec in CATALOG:
         if spec.is_env_only or spec.env:
             continue
+        if not cfg.is_set(spec.dest) and spec.tool_default is ...:
+            continue  # unset = whatever the target vLLM defaults to
         value = cfg.get(spec.dest)
         if value is None or value == spec.default_for(version):
             continue

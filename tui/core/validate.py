@@ -457,27 +457,51 @@ def _network(cfg: ServeConfig, ctx: Context) -> list[Finding]:
 
 @rule
 def _version_support(cfg: ServeConfig, ctx: Context) -> list[Finding]:
+    """Flags the target vLLM does not accept: known removals, and (when the installed vLLM
+    was introspected) anything its parser lacks, with the nearest flag it does know."""
+    from tui.core.vllm_options import suggest, unknown_flags
+
     out = []
+    reported: set[str] = set()
+    version = ctx.vllm_version or "the newest vLLM"
     for s in CATALOG:
-        if not cfg.is_set(s.dest):
+        if not cfg.is_set(s.dest) or s.flag is None:
             continue
         note = s.removed_in(ctx.vllm_version)
-        known = ctx.known_options is not None and s.flag is not None and s.flag not in ctx.known_options
-        if note is None and not known:
+        unknown = ctx.known_options is not None and s.flag not in ctx.known_options
+        if note is None and not unknown:
             continue
-        version = ctx.vllm_version or "the newest vLLM"
+        reported.add(s.flag)
+        hint = note.text if note else None
+        nearest = suggest(s.flag, ctx.known_options or ())
         out.append(
             Finding(
                 "error",
                 "flag-unknown-to-vllm",
-                (s.flag or s.dest,),
+                (s.flag,),
                 t(
-                    f"{s.flag} is not accepted by vLLM {version}" + (f": {note.text.en}" if note else "."),
-                    f"{s.flag} は vLLM {version} では使えません" + (f": {note.text.ja}" if note else "。"),
+                    f"{s.flag} is not accepted by vLLM {version}" + (f": {hint.en.rstrip('.')}" if hint else "") + (f" (try {nearest})" if nearest and not hint else "."),
+                    f"{s.flag} は vLLM {version} では使えません" + (f": {hint.ja}" if hint else "") + (f"（代わりに {nearest}）" if nearest and not hint else "。"),
                 ),
                 _set(t(f"Remove {s.flag}", f"{s.flag} を外す"), **{s.dest: None}),
             )
         )
+    if ctx.known_options is not None:
+        for u in unknown_flags(cfg, ctx.known_options):
+            if u.source != "passthrough" or u.flag in reported:
+                continue
+            reported.add(u.flag)
+            out.append(
+                Finding(
+                    "error",
+                    "flag-unknown-to-vllm",
+                    (u.flag,),
+                    t(
+                        f"{u.flag} is not accepted by the installed vLLM {version}" + (f"; did you mean {u.suggestion}?" if u.suggestion else "."),
+                        f"{u.flag} はインストールされている vLLM {version} では使えません" + (f"。{u.suggestion} のことですか？" if u.suggestion else "。"),
+                    ),
+                )
+            )
     return out
 
 

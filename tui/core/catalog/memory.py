@@ -169,7 +169,8 @@ FLAGS: tuple[FlagSpec, ...] = (
         flag="--swap-space",
         kind="float",
         group="memory",
-        default=4.0,
+        # The newest vLLM has no such option, so it has no default there; V0's was 4 GiB.
+        default=None,
         minimum=0.0,
         seed=True,
         unit="GiB",
@@ -192,6 +193,11 @@ FLAGS: tuple[FlagSpec, ...] = (
             "例: --swap-space 8",
         ),
         versions=(
+            VersionNote(
+                t("Default 4 GiB in the V0 engine.", "V0 エンジンでの既定値は 4 GiB。"),
+                until="0.12.0",
+                default=4.0,
+            ),
             VersionNote(
                 t(
                     "Ignored by the V1 engine; removed from recent vLLM (rejected by 0.32).",

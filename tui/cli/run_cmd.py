@@ -1,0 +1,208 @@
+"""`vllm-tui run | ps | stop | attach`: the vLLM process lifecycle from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from tui.cli.common import Parser, add_config_sources, build_config, print_json, table
+from tui.core.errors import UserError
+
+
+def main(name: str, argv: Sequence[str]) -> int:
+    if name == "ps":
+        return _ps(argv)
+    if name == "stop":
+        return _stop(argv)
+    if name == "attach":
+        return _attach(argv)
+    return _run(argv)
+
+
+def _ps(argv: Sequence[str]) -> int:
+    parser = Parser(prog="vllm-tui ps", description="List runs (alive or not).")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--all", action="store_true", help="include finished runs")
+    ns = parser.parse_args(list(argv))
+    from tui.adapters.runs import list_runs
+
+    rows: list[dict[str, Any]] = []
+    for run in list_runs():
+        alive = run.alive()
+        if not alive and not ns.all and not ns.json:
+            continue
+        exit_info = run.exit_info() or {}
+        rows.append(
+            {
+                "id": run.id,
+                "model": run.model,
+                "alive": alive,
+                "url": run.url,
+                "pgid": run.pgid,
+                "exit_code": exit_info.get("code"),
+                "created": run.info.get("created"),
+                "log": str(run.log_path),
+            }
+        )
+    if ns.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("no running servers (vllm-tui ps --all lists finished runs)")
+        return 0
+    print(table([[r["id"], r["model"], "running" if r["alive"] else f"exited {r['exit_code']}", r["url"]] for r in rows], ["run", "model", "state", "url"]))
+    return 0
+
+
+def _stop(argv: Sequence[str]) -> int:
+    parser = Parser(prog="vllm-tui stop", description="Stop a run: SIGINT, then SIGTERM, then SIGKILL to its whole process group.")
+    parser.add_argument("run", nargs="?", help="run id or prefix (default: the newest running one)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a graceful stop")
+    ns = parser.parse_args(list(argv))
+    from tui.adapters.runs import find_run, stop
+
+    run = find_run(ns.run)
+    left = stop(run, grace_int=ns.timeout)
+    if left:
+        print(f"run {run.id}: processes still present: {left}", file=sys.stderr)
+        return 1
+    print(f"stopped {run.id}")
+    return 0
+
+
+def _attach(argv: Sequence[str]) -> int:
+    parser = Parser(prog="vllm-tui attach", description="Re-open a running server in the app (or follow it headless).")
+    parser.add_argument("run", nargs="?", help="run id or prefix (default: the newest running one)")
+    parser.add_argument("--headless", action="store_true", help="print events instead of opening the app")
+    parser.add_argument("--json", action="store_true")
+    ns = parser.parse_args(list(argv))
+    from tui.adapters.runs import find_run
+
+    run = find_run(ns.run)
+    if ns.headless:
+        return asyncio.run(_follow(run, json_out=ns.json, detach=False, owns=False))
+    from tui.cli.app_cmd import main as app_main
+
+    return app_main(["--attach", run.id])
+
+
+def _run(argv: Sequence[str]) -> int:
+    parser = Parser(
+        prog="vllm-tui run",
+        description="Launch vLLM for MODEL with serve flags and print its events until it exits (Ctrl-C stops it cleanly).",
+        usage="vllm-tui run MODEL [vllm serve flags] [--vllm PATH] [--headless] [--json] [--detach]",
+    )
+    parser.add_argument("--vllm", metavar="PATH", help="a vllm executable or a python that has vllm")
+    parser.add_argument("--headless", action="store_true", help="no UI: print events (the default for `run` in this version)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--detach", action="store_true", help="return once ready and leave the server running")
+    parser.add_argument("--force", action="store_true", help="launch even when pre-flight checks fail")
+    parser.add_argument("--ready-timeout", type=float, default=1800.0, help="give up if not ready after this many seconds")
+    add_config_sources(parser)
+    ns, rest = parser.parse_known_args(list(argv))
+    cfg = build_config(ns, rest)
+    from tui.adapters import gpus as gpu_adapter
+    from tui.adapters.launcher import launch, preflight
+    from tui.adapters.settings import load_settings
+    from tui.adapters.vllm_env import resolve_vllm
+
+    install = resolve_vllm(ns.vllm, load_settings().vllm_path)
+    if install is None:
+        raise UserError("no vLLM found: install it (pip install vllm) or pass --vllm PATH")
+    snapshot = gpu_adapter.probe() if install.device == "cuda" else None
+    checks = preflight(cfg, snapshot)
+    for c in checks:
+        print(f"{c.level}: {c.message}" + (f" (try {c.fix})" if c.fix else ""), file=sys.stderr)
+    if any(c.level == "error" for c in checks) and not ns.force:
+        raise UserError("pre-flight failed (use --force to launch anyway)")
+    from tui.adapters.introspect import access_log_filter_args
+
+    run = launch(cfg, install, extra_args=access_log_filter_args(install, cfg.passthrough))
+    _emit(ns.json, {"type": "run", "id": run.id, "log": str(run.log_path), "url": run.url, "argv": run.info["argv"]})
+    ready = False
+    try:
+        code = asyncio.run(_follow(run, json_out=ns.json, detach=ns.detach, owns=True, api_key=cfg.get("api_key"), ready_timeout=ns.ready_timeout))
+        ready = ns.detach and code == 0
+        return code
+    finally:
+        # Whatever happened here (a bug, Ctrl-C mid-way), a server we own never outlives
+        # us unless it was detached on purpose once ready.
+        if not ready and run.alive():
+            from tui.adapters.runs import stop
+
+            stop(run)
+
+
+def _emit(json_out: bool, obj: dict[str, Any]) -> None:
+    if json_out:
+        sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    else:
+        kind = obj.get("type")
+        body = {k: v for k, v in obj.items() if k != "type"}
+        sys.stdout.write(f"[{kind}] " + ", ".join(f"{k}={v}" for k, v in body.items()) + "\n")
+    sys.stdout.flush()
+
+
+async def _follow(run: Any, *, json_out: bool, detach: bool, owns: bool, api_key: str | None = None, ready_timeout: float = 1800.0) -> int:
+    from tui.adapters.runs import stop
+    from tui.adapters.watcher import Watcher
+    from tui.core.logparse import ErrorSeen, MemoryReport, Phase, Throughput
+
+    watcher = Watcher(run, api_key=api_key)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def request_stop() -> None:
+        watcher.stop_requested = True
+        stopping.set()
+
+    if owns:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, request_stop)
+    started = time.monotonic()
+    last_state = None
+    last_phase: tuple[str, float | None] | None = None
+    stop_task: asyncio.Task[list[int]] | None = None
+    async for update in watcher.follow(wake=stopping):
+        for ev in update.events:
+            if isinstance(ev, Phase):
+                if (ev.name, ev.progress) != last_phase:
+                    last_phase = (ev.name, ev.progress)
+                    _emit(json_out, {"type": "phase", "name": ev.name, "progress": ev.progress, "detail": ev.detail})
+            elif isinstance(ev, MemoryReport):
+                _emit(json_out, {"type": "memory", **ev.values})
+            elif isinstance(ev, Throughput):
+                _emit(json_out, {"type": "throughput", **{k: v for k, v in vars(ev).items() if v is not None and k != "line_no"}})
+            elif isinstance(ev, ErrorSeen):
+                _emit(json_out, {"type": "error", **ev.diagnosis.as_json()})
+        if update.metrics is not None:
+            _emit(json_out, {"type": "metrics", **{k: v for k, v in vars(update.metrics).items() if v is not None}})
+        if update.state.state != last_state:
+            last_state = update.state.state
+            _emit(json_out, {"type": "state", "state": last_state, "run": run.id})
+            if last_state == "ready" and detach:
+                return 0
+            if last_state == "failed" and owns and stop_task is None:
+                request_stop()
+        if not update.state.state == "ready" and time.monotonic() - started > ready_timeout and owns and stop_task is None:
+            _emit(json_out, {"type": "error", "kind": "timeout", "message": f"not ready after {ready_timeout:.0f}s"})
+            request_stop()
+        if stopping.is_set() and stop_task is None and owns:
+            _emit(json_out, {"type": "state", "state": "stopping", "run": run.id})
+            stop_task = asyncio.ensure_future(asyncio.to_thread(stop, run))
+    if stop_task is not None:
+        left = await stop_task
+        if left:
+            _emit(json_out, {"type": "error", "kind": "orphans", "message": f"processes left: {left}"})
+            return 1
+    root = watcher.state.root_cause
+    code = watcher.state.exit_code
+    _emit(json_out, {"type": "exit", "code": code, "state": watcher.state.state, "root_cause": root.as_json() if root else None})
+    if watcher.state.state == "failed":
+        return 1
+    return 0
