@@ -59,7 +59,13 @@ def arch_config(arch: dict[str, Any], model: str, quant: str | None) -> dict[str
     }
     if a.get("head_dim"):
         cfg["head_dim"] = a["head_dim"]
-    for key in ("num_experts", "num_experts_per_tok", "moe_intermediate_size", "kv_lora_rank", "qk_rope_head_dim"):
+    for key in (
+        "num_experts",
+        "num_experts_per_tok",
+        "moe_intermediate_size",
+        "kv_lora_rank",
+        "qk_rope_head_dim",
+    ):
         if a.get(key):
             cfg[key] = a[key]
     notes = a.get("notes") or ""
@@ -73,7 +79,10 @@ def arch_config(arch: dict[str, Any], model: str, quant: str | None) -> dict[str
         cfg["sliding_window"] = a["sliding_window"]
         lt = a.get("layer_types") or ""
         if "alternating" in lt:
-            cfg["layer_types"] = ["sliding_attention" if i % 2 == 0 else "full_attention" for i in range(a["num_hidden_layers"])]
+            cfg["layer_types"] = [
+                "sliding_attention" if i % 2 == 0 else "full_attention"
+                for i in range(a["num_hidden_layers"])
+            ]
         m = re.search(r"sliding_window_pattern=(\d+)", lt)
         if m:
             cfg["sliding_window_pattern"] = int(m.group(1))
@@ -147,7 +156,13 @@ def load_cases() -> list[Case]:
             flags.append("--enable-expert-parallel")
         if "MULTIMODAL" in (raw.get("notes") or ""):
             skip = "multimodal profile (vision encoder dummy batch) is out of scope for a text-only estimate"
-        engine = "V1" if str(raw.get("engine", "")).startswith("V1") else "V0" if str(raw.get("engine", "")).startswith("V0") else None
+        engine = (
+            "V1"
+            if str(raw.get("engine", "")).startswith("V1")
+            else "V0"
+            if str(raw.get("engine", "")).startswith("V0")
+            else None
+        )
         entry = "llm" if any(h in text for h in LLM_CLASS_HINTS) else "serve"
         gpu_name = raw.get("gpu") or ""
         out.append(

@@ -72,7 +72,9 @@ def main() -> int:
             cfg = parse_args([case.raw["model"], *case.flags])
             gpu, gpu_note = gpu_for(case)
             gpu_for_est = gpu or custom_gpu(80.0)
-            target = Target(gpu=gpu_for_est, vllm_version=case.version, engine=case.engine, entry=case.entry)
+            target = Target(
+                gpu=gpu_for_est, vllm_version=case.version, engine=case.engine, entry=case.entry
+            )
             est = estimate(facts, cfg, target)
             r = case.raw
             row = {"id": case.id, "ver": case.version or "?", "eng": est.engine}
@@ -100,7 +102,9 @@ def main() -> int:
                 blocks_tokens = int(r["gpu_blocks"]) * est.kv.block_size
                 ok = blocks_tokens == want
                 tok_exact += ok
-                row["tok"] = f"{want:>9,} = blocks x {est.kv.block_size} {'exact' if ok else 'MISS'}"
+                row["tok"] = (
+                    f"{want:>9,} = blocks x {est.kv.block_size} {'exact' if ok else 'MISS'}"
+                )
             if gpu is not None:
                 expected_fail = case.id in FAILED_RUNS and not FAILED_RUNS[case.id]
                 verdicts_total += 1
@@ -108,7 +112,9 @@ def main() -> int:
                            planning=True, vllm_version=case.version, engine=case.engine, entry=case.entry).estimate  # fmt: skip
                 right = got is not None and got.fits == (not expected_fail)
                 verdicts_right += right
-                row["verdict"] = f"{'starts' if got and got.fits else 'fails '} ({'right' if right else 'WRONG'})"
+                row["verdict"] = (
+                    f"{'starts' if got and got.fits else 'fails '} ({'right' if right else 'WRONG'})"
+                )
             rows.append(row)
             extra = FAILED_RUNS.get(case.id)
             if extra:
@@ -118,12 +124,23 @@ def main() -> int:
                     est2 = estimate(facts, cfg2, replace(target, gpu=g2))
                     verdicts_total += 1
                     verdicts_right += not est2.fits
-                    rows.append({"id": case.id + "+", "ver": case.version or "?", "eng": est2.engine, "verdict": f"{'starts' if est2.fits else 'fails '} ({'right' if not est2.fits else 'WRONG'}) with {' '.join(extra)}"})
+                    rows.append(
+                        {
+                            "id": case.id + "+",
+                            "ver": case.version or "?",
+                            "eng": est2.engine,
+                            "verdict": f"{'starts' if est2.fits else 'fails '} ({'right' if not est2.fits else 'WRONG'}) with {' '.join(extra)}",
+                        }
+                    )
 
     print("Estimator accuracy on the dev cases (ours / vLLM's log, per GPU)\n")
-    print(f"{'case':9} {'vLLM':7} {'eng':3}  {'weights GiB':22} {'available KV GiB':24} {'tokens from reported KV':42} verdict")
+    print(
+        f"{'case':9} {'vLLM':7} {'eng':3}  {'weights GiB':22} {'available KV GiB':24} {'tokens from reported KV':42} verdict"
+    )
     for row in rows:
-        print(f"{row['id']:9} {row['ver']:7} {row['eng']:3}  {row.get('w', ''):22} {row.get('kv', ''):24} {row.get('tok', ''):42} {row.get('verdict', '')}")
+        print(
+            f"{row['id']:9} {row['ver']:7} {row['eng']:3}  {row.get('w', ''):22} {row.get('kv', ''):24} {row.get('tok', ''):42} {row.get('verdict', '')}"
+        )
     print()
     for cid, why in skipped:
         print(f"skipped {cid}: {why}")
@@ -157,7 +174,9 @@ def _summary(label: str, values: list[float]) -> None:
         return
     values = sorted(values)
     p90 = values[min(len(values) - 1, int(round(0.9 * (len(values) - 1))))]
-    print(f"{label}: median {statistics.median(values):.2f}, p90 {p90:.2f}, max {values[-1]:.2f} (n={len(values)})")
+    print(
+        f"{label}: median {statistics.median(values):.2f}, p90 {p90:.2f}, max {values[-1]:.2f} (n={len(values)})"
+    )
 
 
 if __name__ == "__main__":

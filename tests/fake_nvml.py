@@ -27,7 +27,7 @@ class FakeDevice:
     processes: list[tuple[int, int]] = field(default_factory=list)
     unsupported: set[str] = field(default_factory=set)
     v2_memory: bool = True
-    mig: list["FakeDevice"] | None = None
+    mig: list[FakeDevice] | None = None
     nvlink_peers: list[str] = field(default_factory=list)
     lost: bool = False
 
@@ -38,7 +38,13 @@ class FakeNVML:
     NVML_TEMPERATURE_GPU = pynvml.NVML_TEMPERATURE_GPU
     NVML_NVLINK_MAX_LINKS = 18
 
-    def __init__(self, devices=(), init_error: int | None = None, driver: str = "550.54.15", cuda: int = 12040):
+    def __init__(
+        self,
+        devices=(),
+        init_error: int | None = None,
+        driver: str = "550.54.15",
+        cuda: int = 12040,
+    ):
         self.devices = list(devices)
         self.init_error = init_error
         self.driver = driver

@@ -37,12 +37,24 @@ def test_dests_and_option_names_are_unique():
 
 
 def test_issue_flags_are_all_present():
-    wanted = (
-        "--host --served-model-name --max-num-seqs --max-num-batched-tokens --enable-prefix-caching "
-        "--block-size --kv-cache-memory-bytes --cpu-offload-gb --data-parallel-size --enable-expert-parallel "
-        "--trust-remote-code --download-dir --distributed-executor-backend --lora-modules "
-        "--generation-config --enable-chunked-prefill"
-    ).split()
+    wanted = [
+        "--host",
+        "--served-model-name",
+        "--max-num-seqs",
+        "--max-num-batched-tokens",
+        "--enable-prefix-caching",
+        "--block-size",
+        "--kv-cache-memory-bytes",
+        "--cpu-offload-gb",
+        "--data-parallel-size",
+        "--enable-expert-parallel",
+        "--trust-remote-code",
+        "--download-dir",
+        "--distributed-executor-backend",
+        "--lora-modules",
+        "--generation-config",
+        "--enable-chunked-prefill",
+    ]
     for flag in wanted:
         assert lookup_option(flag) is not None, flag
 

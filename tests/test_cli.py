@@ -14,7 +14,13 @@ from tui.cli import main
 def run_cli(*args, env=None):
     import os
 
-    proc = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 

@@ -21,14 +21,23 @@ M = "org/model"
     [
         ({}, ["--host", "127.0.0.1"]),
         ({"gpu_memory_utilization": 0.92}, ["--host", "127.0.0.1"]),  # vLLM default: omitted
-        ({"gpu_memory_utilization": 0.95}, ["--gpu-memory-utilization", "0.95", "--host", "127.0.0.1"]),
+        (
+            {"gpu_memory_utilization": 0.95},
+            ["--gpu-memory-utilization", "0.95", "--host", "127.0.0.1"],
+        ),
         ({"host": "0.0.0.0"}, ["--host", "0.0.0.0"]),
         ({"tensor_parallel_size": 4}, ["--tensor-parallel-size", "4", "--host", "127.0.0.1"]),
         ({"enforce_eager": True}, ["--host", "127.0.0.1", "--enforce-eager"]),
         ({"enforce_eager": False}, ["--host", "127.0.0.1"]),
         ({"enable_prefix_caching": False}, ["--host", "127.0.0.1", "--no-enable-prefix-caching"]),
-        ({"served_model_name": ["a", "b"]}, ["--host", "127.0.0.1", "--served-model-name", "a", "b"]),
-        ({"swap_space": 4.0}, ["--swap-space", "4", "--host", "127.0.0.1"]),  # no default in new vLLM
+        (
+            {"served_model_name": ["a", "b"]},
+            ["--host", "127.0.0.1", "--served-model-name", "a", "b"],
+        ),
+        (
+            {"swap_space": 4.0},
+            ["--swap-space", "4", "--host", "127.0.0.1"],
+        ),  # no default in new vLLM
         ({"swap_space": 8}, ["--swap-space", "8", "--host", "127.0.0.1"]),
         ({"max_model_len": "32k"}, ["--max-model-len", "32000", "--host", "127.0.0.1"]),
         ({"max_model_len": "32K"}, ["--max-model-len", "32768", "--host", "127.0.0.1"]),
@@ -61,14 +70,18 @@ def test_secrets_never_reach_argv_or_yaml():
 
 
 def test_env_switches_and_gpu_choice():
-    cfg = ServeConfig.build(M, {"allow_runtime_lora_updating": True, "enable_lora": True}, cuda_visible_devices="0,1")
+    cfg = ServeConfig.build(
+        M, {"allow_runtime_lora_updating": True, "enable_lora": True}, cuda_visible_devices="0,1"
+    )
     env = build_env(cfg)
     assert env == {"VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True", "CUDA_VISIBLE_DEVICES": "0,1"}
     assert "VLLM_ALLOW_RUNTIME_LORA_UPDATING" not in " ".join(build_argv(cfg))
 
 
 def test_shell_script_quotes_and_round_trips():
-    cfg = ServeConfig.build(M, {"served_model_name": ["it's ok"], "download_dir": "/data/my models"})
+    cfg = ServeConfig.build(
+        M, {"served_model_name": ["it's ok"], "download_dir": "/data/my models"}
+    )
     script = shell_script(cfg)
     body = script.split("set -euo pipefail\n", 1)[1]
     assert parse_command(body) == cfg
@@ -76,13 +89,28 @@ def test_shell_script_quotes_and_round_trips():
 
 def test_passthrough_and_api_server_form():
     cfg = ServeConfig.build(M, {}, passthrough=["--reasoning-parser", "qwen3"])
-    argv = build_argv(cfg, ["python", "-m", "vllm.entrypoints.openai.api_server"], model_positional=False)
+    argv = build_argv(
+        cfg, ["python", "-m", "vllm.entrypoints.openai.api_server"], model_positional=False
+    )
     assert argv[:5] == ["python", "-m", "vllm.entrypoints.openai.api_server", "--model", M]
     assert argv[-2:] == ["--reasoning-parser", "qwen3"]
 
 
 def test_acceptance_command_json(capsys):
-    rc = main(["command", "Qwen/Qwen3-8B", "--api-key", "sk-x", "--hf-token", "hf_x", "--kv-cache-dtype", "fp8", "--format", "json"])
+    rc = main(
+        [
+            "command",
+            "Qwen/Qwen3-8B",
+            "--api-key",
+            "sk-x",
+            "--hf-token",
+            "hf_x",
+            "--kv-cache-dtype",
+            "fp8",
+            "--format",
+            "json",
+        ]
+    )
     data = json.loads(capsys.readouterr().out)
     assert rc == 0
     assert "sk-x" not in data["argv"] and "hf_x" not in data["argv"]
@@ -91,7 +119,16 @@ def test_acceptance_command_json(capsys):
 
 
 def test_acceptance_yaml_reimports_to_same_argv(capsys, tmp_path):
-    args = ["command", "Qwen/Qwen3-8B", "--api-key", "sk-x", "--hf-token", "hf_x", "--kv-cache-dtype", "fp8"]
+    args = [
+        "command",
+        "Qwen/Qwen3-8B",
+        "--api-key",
+        "sk-x",
+        "--hf-token",
+        "hf_x",
+        "--kv-cache-dtype",
+        "fp8",
+    ]
     assert main([*args, "--format", "yaml"]) == 0
     text = capsys.readouterr().out
     assert "sk-x" not in text and "hf_x" not in text

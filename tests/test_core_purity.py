@@ -24,7 +24,11 @@ def test_core_modules_import_without_ui_or_ml_libraries():
 
 def test_import_tui_core_loads_neither_textual_nor_rich():
     out = subprocess.run(
-        [sys.executable, "-c", "import sys, tui.core; print('textual' in sys.modules, 'rich' in sys.modules)"],
+        [
+            sys.executable,
+            "-c",
+            "import sys, tui.core; print('textual' in sys.modules, 'rich' in sys.modules)",
+        ],
         capture_output=True,
         text=True,
         check=True,

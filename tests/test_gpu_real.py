@@ -27,7 +27,10 @@ def test_real_gpu_matches_a_catalog_entry_within_2_percent():
         spec = find_gpu(g.name)
         if spec is None:
             pytest.skip(f"{g.name} not in the planning catalog")
-        assert abs(spec.total_bytes - g.memory_total_bytes) / g.memory_total_bytes < 0.02, (g.name, g.memory_total_bytes)
+        assert abs(spec.total_bytes - g.memory_total_bytes) / g.memory_total_bytes < 0.02, (
+            g.name,
+            g.memory_total_bytes,
+        )
 
 
 @needs_gpu

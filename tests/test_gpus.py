@@ -8,11 +8,12 @@ import os
 import pynvml
 import pytest
 
-from fake_nvml import FakeDevice, FakeNVML
 from tui.adapters.gpus import probe
 from tui.adapters.launcher import preflight
 from tui.cli import main
 from tui.core.config import ServeConfig
+
+from .fake_nvml import FakeDevice, FakeNVML
 
 GiB = 1 << 30
 
@@ -108,11 +109,20 @@ def test_mig_instances_are_separate_devices():
     migs = [g for g in snap.gpus if g.mig_parent is not None]
     assert len(migs) == 2 and migs[0].memory_total_bytes == 40 * GiB
     visible = snap.visible_gpus()
-    assert [g.key for g in visible] == ["MIG-aaaa-1111", "MIG-aaaa-2222"]  # the parent is not usable itself
+    assert [g.key for g in visible] == [
+        "MIG-aaaa-1111",
+        "MIG-aaaa-2222",
+    ]  # the parent is not usable itself
 
 
 def test_mixed_models_warn():
-    a100 = FakeDevice(name="NVIDIA A100-SXM4-80GB", total=84_987_740_160, cc=(8, 0), uuid="GPU-a100", bus="00000000:20:00.0")
+    a100 = FakeDevice(
+        name="NVIDIA A100-SXM4-80GB",
+        total=84_987_740_160,
+        cc=(8, 0),
+        uuid="GPU-a100",
+        bus="00000000:20:00.0",
+    )
     snap = probe(FakeNVML([h100(0), a100]))
     checks = preflight(ServeConfig.build("m", {"port": 1}), snap)
     assert any("differ" in c.message for c in checks)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import shlex
-import string
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui.core.catalog import CATALOG
 from tui.core.commands import build_argv, build_env, dump_yaml
-from tui.core.config import ServeConfig
 from tui.core.errors import UserError
 from tui.core.importer import parse_command, parse_yaml
+
+from .strategies import SAFE, configs
 
 SEED_EXAMPLE = """vllm serve unsloth/Llama-3.3-70B-Instruct \\
     --quantization fp8 \\
@@ -62,10 +61,26 @@ def test_import_forms(text, model, values):
 
 
 def test_unknown_flags_are_kept_verbatim():
-    cfg = parse_command("vllm serve m --reasoning-parser qwen3 --enable-auto-tool-choice --tool-call-parser=hermes -O3")
-    assert cfg.passthrough == ("--reasoning-parser", "qwen3", "--enable-auto-tool-choice", "--tool-call-parser", "hermes", "-O3")
+    cfg = parse_command(
+        "vllm serve m --reasoning-parser qwen3 --enable-auto-tool-choice --tool-call-parser=hermes -O3"
+    )
+    assert cfg.passthrough == (
+        "--reasoning-parser",
+        "qwen3",
+        "--enable-auto-tool-choice",
+        "--tool-call-parser",
+        "hermes",
+        "-O3",
+    )
     argv = build_argv(cfg)
-    assert argv[-6:] == ["--reasoning-parser", "qwen3", "--enable-auto-tool-choice", "--tool-call-parser", "hermes", "-O3"]
+    assert argv[-6:] == [
+        "--reasoning-parser",
+        "qwen3",
+        "--enable-auto-tool-choice",
+        "--tool-call-parser",
+        "hermes",
+        "-O3",
+    ]
 
 
 def test_cuda_visible_devices_and_other_env_are_kept():
@@ -111,48 +126,6 @@ def test_bad_yaml_gives_one_clear_error(text, needle):
 
 
 # -- round trips --------------------------------------------------------------------------
-
-SAFE = string.ascii_letters + string.digits + "._/:@+ "
-word = st.text(SAFE, min_size=1, max_size=12).filter(lambda s: s.strip() == s and s[0] not in "-+" and s.strip())
-
-
-def _value_strategy(spec):
-    if spec.kind == "bool":
-        return st.booleans()
-    if spec.kind == "int":
-        lo = int(spec.minimum or 0)
-        hi = int(spec.maximum or 1_000_000)
-        return st.integers(min_value=max(lo, 1 if spec.exclusive_minimum else lo), max_value=hi)
-    if spec.kind == "float":
-        return st.floats(min_value=0.01, max_value=spec.maximum or 64.0, allow_nan=False).map(lambda x: round(x, 3))
-    if spec.kind == "choice":
-        return st.sampled_from(spec.choices)
-    if spec.kind == "list":
-        return st.lists(word, min_size=1, max_size=3).map(tuple)
-    return word
-
-
-@st.composite
-def configs(draw, with_secrets=True):
-    values = {}
-    for spec in CATALOG:
-        if spec.secret and not with_secrets:
-            continue
-        if spec.env and not spec.secret and not with_secrets:
-            continue
-        if draw(st.booleans()):
-            values[spec.dest] = draw(_value_strategy(spec))
-    passthrough = []
-    for i in range(draw(st.integers(0, 2))):
-        passthrough.append(f"--zz-opt{i}")
-        if draw(st.booleans()):
-            passthrough.append(draw(word.filter(lambda s: " " not in s)))
-    cfg = ServeConfig.build(draw(word), values, passthrough=passthrough)
-    if with_secrets and draw(st.booleans()):
-        cfg = cfg.with_gpus(draw(st.sampled_from(["0", "0,1", "GPU-abc"])))
-    if with_secrets and draw(st.booleans()):
-        cfg = cfg.with_env({"NCCL_DEBUG": draw(word)})
-    return cfg
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -200,7 +173,21 @@ def test_fuzz_yaml_importer_raises_only_user_errors(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.text(SAFE, min_size=1, max_size=20), st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=10), st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)), max_size=6))
+@given(
+    st.dictionaries(
+        st.text(SAFE, min_size=1, max_size=20),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(allow_nan=True),
+            st.text(max_size=10),
+            st.lists(st.integers(), max_size=3),
+            st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+        ),
+        max_size=6,
+    )
+)
 def test_fuzz_yaml_mappings(data):
     import yaml
 

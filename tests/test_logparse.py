@@ -61,7 +61,9 @@ def test_dev_case_evidence_lines_parse_to_the_case_numbers(case):
                 continue
             assert mem[ours] == pytest.approx(case[theirs], abs=0.011), ours
             compared += 1
-    has_numbers = any(s in " ".join(case["evidence"]) for s in ("took", "KV cache", "blocks", "weights take"))
+    has_numbers = any(
+        s in " ".join(case["evidence"]) for s in ("took", "KV cache", "blocks", "weights take")
+    )
     assert compared > 0 or not has_numbers
 
 
@@ -145,7 +147,12 @@ def test_root_cause_wins_over_generic_wrapper():
 
 
 def test_error_then_hang_is_failed_not_starting():
-    state = replay(["INFO 01-01 00:00:00 [a.py:1] Starting to load model m...", "ValueError: No available memory for the cache blocks."])
+    state = replay(
+        [
+            "INFO 01-01 00:00:00 [a.py:1] Starting to load model m...",
+            "ValueError: No available memory for the cache blocks.",
+        ]
+    )
     assert state.state == "failed"  # even though the process has not exited
 
 
@@ -177,9 +184,13 @@ def test_very_long_lines_are_cut():
 
 def test_shard_progress_and_cuda_graph_progress():
     parser = LogParser()
-    _, ev = parser.feed("Loading safetensors checkpoint shards:  50% Completed | 2/4 [00:01<00:01,  1.5it/s]")
+    _, ev = parser.feed(
+        "Loading safetensors checkpoint shards:  50% Completed | 2/4 [00:01<00:01,  1.5it/s]"
+    )
     assert ev[0].name == "loading" and ev[0].progress == 0.5 and ev[0].detail == "shard 2/4"
-    _, ev = parser.feed("Capturing CUDA graphs (mixed prefill-decode, PIECEWISE):  45%|████▌     | 30/67 [00:02<00:02, 14.1it/s]")
+    _, ev = parser.feed(
+        "Capturing CUDA graphs (mixed prefill-decode, PIECEWISE):  45%|████▌     | 30/67 [00:02<00:02, 14.1it/s]"
+    )
     assert ev[0].name == "cuda_graphs" and ev[0].progress == 0.45
 
 
@@ -211,7 +222,9 @@ def test_fuzz_parser_never_raises(text):
 
 HOSTILE = [
     "(APIServer pid=) INFO",
-    "(x pid=99999999999999999999) INFO 01-01 00:00:00 [a.py:1] KV cache size: 9" + "9" * 400 + " tokens",
+    "(x pid=99999999999999999999) INFO 01-01 00:00:00 [a.py:1] KV cache size: 9"
+    + "9" * 400
+    + " tokens",
     "Avg prompt throughput: nan tokens/s",
     "Maximum concurrency for 1e309 tokens per request: 1e309x",
     "# GPU blocks: " + ",".join(["1"] * 5000),

@@ -13,11 +13,54 @@ import sys
 
 
 def corpus() -> list[str]:
-    words = (
-        "the quick brown fox jumps over a lazy dog while vllm serves tokens fast on every gpu "
-        "memory cache block model layer head attention prompt request batch stream throughput "
-        "hello world this is a tiny test model for the terminal app that plans and launches servers"
-    ).split()
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "a",
+        "lazy",
+        "dog",
+        "while",
+        "vllm",
+        "serves",
+        "tokens",
+        "fast",
+        "on",
+        "every",
+        "gpu",
+        "memory",
+        "cache",
+        "block",
+        "model",
+        "layer",
+        "head",
+        "attention",
+        "prompt",
+        "request",
+        "batch",
+        "stream",
+        "throughput",
+        "hello",
+        "world",
+        "this",
+        "is",
+        "a",
+        "tiny",
+        "test",
+        "model",
+        "for",
+        "the",
+        "terminal",
+        "app",
+        "that",
+        "plans",
+        "and",
+        "launches",
+        "servers",
+    ]
     lines = []
     for i in range(400):
         lines.append(" ".join(words[(i * k) % len(words)] for k in range(1, 13)))
@@ -39,8 +82,12 @@ def main(out: str) -> None:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(corpus(), trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
-    fast.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>"
+    )
+    fast.chat_template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
+    )
     fast.save_pretrained(out)
     cfg = LlamaConfig(
         vocab_size=len(fast),

@@ -76,7 +76,9 @@ class Gpu:
             "memory_total_bytes": self.memory_total_bytes,
             "memory_free_bytes": self.memory_free_bytes,
             "memory_used_bytes": self.memory_used_bytes,
-            "compute_capability": ".".join(map(str, self.compute_capability)) if self.compute_capability else None,
+            "compute_capability": ".".join(map(str, self.compute_capability))
+            if self.compute_capability
+            else None,
             "utilization_pct": self.utilization_pct,
             "temperature_c": self.temperature_c,
             "power_w": self.power_w,
@@ -84,7 +86,14 @@ class Gpu:
             "mig": {"enabled": self.mig_mode, "parent": self.mig_parent},
             "lost": self.lost,
             "processes": [
-                {"pid": p.pid, "name": p.name, "user": p.user, "mine": p.mine, "used_bytes": p.used_bytes} for p in self.processes
+                {
+                    "pid": p.pid,
+                    "name": p.name,
+                    "user": p.user,
+                    "mine": p.mine,
+                    "used_bytes": p.used_bytes,
+                }
+                for p in self.processes
             ],
         }
 
@@ -129,7 +138,11 @@ class GpuSnapshot:
 
     def visible_gpus(self) -> tuple[Gpu, ...]:
         """GPUs that CUDA_VISIBLE_DEVICES lets vLLM see (MIG slices by UUID)."""
-        usable = [g for g in self.gpus if not g.lost and not (g.mig_mode and any(c.mig_parent == g.index for c in self.gpus))]
+        usable = [
+            g
+            for g in self.gpus
+            if not g.lost and not (g.mig_mode and any(c.mig_parent == g.index for c in self.gpus))
+        ]
         if self.visible is None:
             return tuple(usable)
         out = []
@@ -167,7 +180,9 @@ def _match_visible(entry: str, gpus: tuple[Gpu, ...]) -> Gpu | None:
         idx = int(entry)
         return next((g for g in physical if g.index == idx), None)
     for g in gpus:
-        if g.uuid and (g.uuid == entry or (entry.startswith(("GPU-", "MIG-")) and g.uuid.startswith(entry))):
+        if g.uuid and (
+            g.uuid == entry or (entry.startswith(("GPU-", "MIG-")) and g.uuid.startswith(entry))
+        ):
             return g
     return None
 
@@ -187,7 +202,13 @@ def host_info() -> HostInfo:
 
         vm = psutil.virtual_memory()
         sw = psutil.swap_memory()
-        return HostInfo(int(vm.total), int(vm.available), int(sw.total), int(sw.free), psutil.cpu_count(logical=True))
+        return HostInfo(
+            int(vm.total),
+            int(vm.available),
+            int(sw.total),
+            int(sw.free),
+            psutil.cpu_count(logical=True),
+        )
     except Exception:
         return HostInfo(None, None, None, None, os.cpu_count())
 
@@ -208,7 +229,11 @@ def init_failure_reason(exc: BaseException, nvml: Any) -> str:
     return reasons.get(name, f"NVML error: {exc}")
 
 
-def probe(nvml: ModuleType | Any | None = None, env: Mapping[str, str] | None = None, my_uid: int | None = None) -> GpuSnapshot:
+def probe(
+    nvml: ModuleType | Any | None = None,
+    env: Mapping[str, str] | None = None,
+    my_uid: int | None = None,
+) -> GpuSnapshot:
     """A frozen snapshot of GPUs and host. Never raises."""
     env = os.environ if env is None else env
     host = host_info()
@@ -217,15 +242,26 @@ def probe(nvml: ModuleType | Any | None = None, env: Mapping[str, str] | None = 
         try:
             import pynvml as nvml  # type: ignore[no-redef]
         except Exception:
-            return GpuSnapshot("unavailable: nvidia-ml-py is not installed", None, None, (), host, visible)
+            return GpuSnapshot(
+                "unavailable: nvidia-ml-py is not installed", None, None, (), host, visible
+            )
     try:
         nvml.nvmlInit()
     except Exception as exc:  # NVMLError_* or OSError from ctypes
-        return GpuSnapshot(f"unavailable: {init_failure_reason(exc, nvml)}", None, None, (), host, visible)
+        return GpuSnapshot(
+            f"unavailable: {init_failure_reason(exc, nvml)}", None, None, (), host, visible
+        )
     try:
         return _probe_devices(nvml, host, visible, os.getuid() if my_uid is None else my_uid)
     except Exception as exc:  # a driver misbehaving mid-probe: still no traceback
-        return GpuSnapshot(f"unavailable: NVML failed while reading devices ({type(exc).__name__})", None, None, (), host, visible)
+        return GpuSnapshot(
+            f"unavailable: NVML failed while reading devices ({type(exc).__name__})",
+            None,
+            None,
+            (),
+            host,
+            visible,
+        )
     finally:
         try:
             nvml.nvmlShutdown()
@@ -262,7 +298,9 @@ def _processes(nvml: Any, handle: Any, my_uid: int) -> tuple[GpuProcess, ...]:
         for p in items or ():
             pid = int(getattr(p, "pid", 0))
             used = getattr(p, "usedGpuMemory", None)
-            used = int(used) if isinstance(used, int) and used < (1 << 62) else None  # NVML_VALUE_NOT_AVAILABLE
+            used = (
+                int(used) if isinstance(used, int) and used < (1 << 62) else None
+            )  # NVML_VALUE_NOT_AVAILABLE
             name, user, mine = _process_owner(pid, my_uid)
             procs[pid] = GpuProcess(pid, used, name, user, mine)
     return tuple(sorted(procs.values(), key=lambda p: -(p.used_bytes or 0)))
@@ -310,7 +348,9 @@ def _device(nvml: Any, handle: Any, index: int, my_uid: int, mig_parent: int | N
         memory_total_bytes=total,
         memory_free_bytes=free,
         memory_used_bytes=used,
-        compute_capability=tuple(int(x) for x in cc[:2]) if isinstance(cc, list | tuple) and len(cc) >= 2 else None,  # type: ignore[arg-type]
+        compute_capability=tuple(int(x) for x in cc[:2])
+        if isinstance(cc, list | tuple) and len(cc) >= 2
+        else None,  # type: ignore[arg-type]
         pci_bus_id=bus,
         utilization_pct=int(util.gpu) if util is not None else None,
         temperature_c=int(temp) if isinstance(temp, int) else None,
@@ -323,7 +363,9 @@ def _device(nvml: Any, handle: Any, index: int, my_uid: int, mig_parent: int | N
     )
 
 
-def _probe_devices(nvml: Any, host: HostInfo, visible: tuple[str, ...] | None, my_uid: int) -> GpuSnapshot:
+def _probe_devices(
+    nvml: Any, host: HostInfo, visible: tuple[str, ...] | None, my_uid: int
+) -> GpuSnapshot:
     driver = _q(nvml.nvmlSystemGetDriverVersion)
     cuda = _q(nvml.nvmlSystemGetCudaDriverVersion)
     cuda_text = f"{cuda // 1000}.{cuda % 1000 // 10}" if isinstance(cuda, int) else None
@@ -354,11 +396,19 @@ def _mig_instances(nvml: Any, handle: Any, parent: Gpu, my_uid: int, start: int)
         if mig is None:
             continue
         dev = _device(nvml, mig, start + k, my_uid, mig_parent=parent.index)
-        out.append(replace(dev, name=f"{parent.name} MIG {k}", compute_capability=dev.compute_capability or parent.compute_capability))
+        out.append(
+            replace(
+                dev,
+                name=f"{parent.name} MIG {k}",
+                compute_capability=dev.compute_capability or parent.compute_capability,
+            )
+        )
     return out
 
 
-def _links(nvml: Any, handles: Mapping[int, Any], buses: Mapping[int, str | None]) -> dict[tuple[int, int], str]:
+def _links(
+    nvml: Any, handles: Mapping[int, Any], buses: Mapping[int, str | None]
+) -> dict[tuple[int, int], str]:
     """Pairwise link kind: 'nvlink' when an active NVLink reaches the other GPU, else 'pcie'."""
     links: dict[tuple[int, int], str] = {}
     max_links = getattr(nvml, "NVML_NVLINK_MAX_LINKS", 18)
@@ -382,7 +432,11 @@ def _links(nvml: Any, handles: Mapping[int, Any], buses: Mapping[int, str | None
         for b in ids:
             if a < b:
                 bus_b = (buses.get(b) or "").lower()
-                links[(a, b)] = "nvlink" if bus_b and any(_same_bus(bus_b, p) for p in nv_peers.get(a, ())) else "pcie"
+                links[(a, b)] = (
+                    "nvlink"
+                    if bus_b and any(_same_bus(bus_b, p) for p in nv_peers.get(a, ()))
+                    else "pcie"
+                )
     return links
 
 

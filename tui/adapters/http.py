@@ -22,7 +22,14 @@ def _headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-async def request(method: str, url: str, *, api_key: str | None = None, json_body: Any = None, timeout: float = 3.0) -> Reply:
+async def request(
+    method: str,
+    url: str,
+    *,
+    api_key: str | None = None,
+    json_body: Any = None,
+    timeout: float = 3.0,
+) -> Reply:
     import httpx
 
     try:
@@ -57,13 +64,29 @@ async def models(base: str, api_key: str | None) -> list[dict[str, Any]]:
 
 
 async def load_lora(base: str, name: str, path: str, api_key: str | None) -> Reply:
-    return await request("POST", base + "/v1/load_lora_adapter", api_key=api_key, json_body={"lora_name": name, "lora_path": path}, timeout=120.0)
+    return await request(
+        "POST",
+        base + "/v1/load_lora_adapter",
+        api_key=api_key,
+        json_body={"lora_name": name, "lora_path": path},
+        timeout=120.0,
+    )
 
 
 async def unload_lora(base: str, name: str, api_key: str | None) -> Reply:
-    return await request("POST", base + "/v1/unload_lora_adapter", api_key=api_key, json_body={"lora_name": name}, timeout=30.0)
+    return await request(
+        "POST",
+        base + "/v1/unload_lora_adapter",
+        api_key=api_key,
+        json_body={"lora_name": name},
+        timeout=30.0,
+    )
 
 
-async def completion(base: str, model: str, prompt: str, api_key: str | None, max_tokens: int = 16) -> Reply:
+async def completion(
+    base: str, model: str, prompt: str, api_key: str | None, max_tokens: int = 16
+) -> Reply:
     body = {"model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.7}
-    return await request("POST", base + "/v1/completions", api_key=api_key, json_body=body, timeout=120.0)
+    return await request(
+        "POST", base + "/v1/completions", api_key=api_key, json_body=body, timeout=120.0
+    )

@@ -104,13 +104,22 @@ def dump_options(install: VllmInstall, timeout: float = 300.0) -> list[dict[str,
         options = _dump_via_help(install, timeout)
     if not options:
         raise UserError(f"could not read the options of vLLM at {install.python}")
-    atomic_write(cache_dir() / os.path.basename(_cache_file(install)), json.dumps({"version": install.version, "options": options}))
+    atomic_write(
+        cache_dir() / os.path.basename(_cache_file(install)),
+        json.dumps({"version": install.version, "options": options}),
+    )
     return options
 
 
 def _dump_via_import(install: VllmInstall, timeout: float) -> list[dict[str, Any]] | None:
     try:
-        out = subprocess.run([install.python, "-c", DUMP], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            [install.python, "-c", DUMP],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     for line in out.stdout.splitlines():
@@ -124,7 +133,13 @@ def _dump_via_import(install: VllmInstall, timeout: float) -> list[dict[str, Any
 
 def _dump_via_help(install: VllmInstall, timeout: float) -> list[dict[str, Any]] | None:
     try:
-        out = subprocess.run([*install.prefix, "--help=all"], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            [*install.prefix, "--help=all"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return parse_help_text(out.stdout)
@@ -148,7 +163,9 @@ def parse_help_text(text: str) -> list[dict[str, Any]]:
                 continue
             current = {
                 "names": names,
-                "dest": next((n for n in names if n.startswith("--")), names[0]).lstrip("-").replace("-", "_"),
+                "dest": next((n for n in names if n.startswith("--")), names[0])
+                .lstrip("-")
+                .replace("-", "_"),
                 "group": group,
                 "type": None,
                 "choices": None,
@@ -170,7 +187,17 @@ def option_names(options: Sequence[dict[str, Any]]) -> frozenset[str]:
 def arity(options: Sequence[dict[str, Any]]) -> dict[str, str]:
     out = {}
     for o in options:
-        nargs = "0" if o.get("action") in ("_StoreTrueAction", "_StoreFalseAction", "BooleanOptionalAction", "_StoreConstAction") else (o.get("nargs") or "1")
+        nargs = (
+            "0"
+            if o.get("action")
+            in (
+                "_StoreTrueAction",
+                "_StoreFalseAction",
+                "BooleanOptionalAction",
+                "_StoreConstAction",
+            )
+            else (o.get("nargs") or "1")
+        )
         for n in o["names"]:
             out[n] = nargs
     return out

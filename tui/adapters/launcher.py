@@ -33,7 +33,11 @@ class Check:
 def port_in_use(host: str | None, port: int) -> bool:
     """True when something already listens on host:port (a bind test, no traffic)."""
     family = socket.AF_INET6 if host and ":" in host else socket.AF_INET
-    addr = host if host not in (None, "", "0.0.0.0") else ("::" if family == socket.AF_INET6 else "0.0.0.0")
+    addr = (
+        host
+        if host not in (None, "", "0.0.0.0")
+        else ("::" if family == socket.AF_INET6 else "0.0.0.0")
+    )
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -59,7 +63,9 @@ def base_url(cfg: ServeConfig) -> str:
     return f"http://{host}:{cfg.get('port')}"
 
 
-def preflight(cfg: ServeConfig, snapshot: GpuSnapshot | None, chosen: Sequence[str] | None = None) -> list[Check]:
+def preflight(
+    cfg: ServeConfig, snapshot: GpuSnapshot | None, chosen: Sequence[str] | None = None
+) -> list[Check]:
     """Problems that would make vLLM fail at once: port taken, model folder unreadable, GPU busy."""
     out: list[Check] = []
     port = int(cfg.get("port"))
@@ -91,15 +97,32 @@ def preflight(cfg: ServeConfig, snapshot: GpuSnapshot | None, chosen: Sequence[s
                         {"gpu_memory_utilization": fits} if fits > 0.05 else None,
                     )
                 )
-        kinds = {(g.name, g.memory_total_bytes) for g in snapshot.chosen(tuple(chosen) if chosen else None)}
+        kinds = {
+            (g.name, g.memory_total_bytes)
+            for g in snapshot.chosen(tuple(chosen) if chosen else None)
+        }
         if len(kinds) > 1:
-            out.append(Check("warning", "the chosen GPUs differ in model or memory: vLLM sizes every rank for the smallest"))
+            out.append(
+                Check(
+                    "warning",
+                    "the chosen GPUs differ in model or memory: vLLM sizes every rank for the smallest",
+                )
+            )
         tp = int(cfg.get("tensor_parallel_size"))
         if tp > 1:
             picked = [g.index for g in snapshot.chosen(tuple(chosen) if chosen else None)][:tp]
-            pcie = [(a, b) for (a, b), kind in snapshot.links.items() if a in picked and b in picked and kind != "nvlink"]
+            pcie = [
+                (a, b)
+                for (a, b), kind in snapshot.links.items()
+                if a in picked and b in picked and kind != "nvlink"
+            ]
             if pcie:
-                out.append(Check("warning", f"tensor parallelism over PCIe (no NVLink between GPUs {pcie[0][0]} and {pcie[0][1]}): expect slower all-reduce"))
+                out.append(
+                    Check(
+                        "warning",
+                        f"tensor parallelism over PCIe (no NVLink between GPUs {pcie[0][0]} and {pcie[0][1]}): expect slower all-reduce",
+                    )
+                )
     return out
 
 
@@ -115,7 +138,9 @@ def launch(
     base_env: dict[str, str] | None = None,
 ) -> runs.Run:
     """Start vLLM for `cfg` (pre-flight is the caller's business); returns the run."""
-    argv = build_argv(cfg, install.prefix, model_positional=install.model_positional, version=install.version) + list(extra_args)
+    argv = build_argv(
+        cfg, install.prefix, model_positional=install.model_positional, version=install.version
+    ) + list(extra_args)
     secrets = secret_values(cfg)
     if any(s and s in arg for s in secrets for arg in argv):
         raise UserError("refusing to start: a secret value would appear on the command line")
@@ -135,7 +160,10 @@ def launch(
             "vllm_python": install.python,
             "device": install.device,
             "port": cfg.get("port"),
-            "config": {k: ("****" if any(k == s.dest and s.secret for s in CATALOG) else v) for k, v in cfg.values},
+            "config": {
+                k: ("****" if any(k == s.dest and s.secret for s in CATALOG) else v)
+                for k, v in cfg.values
+            },
             "cuda_visible_devices": cfg.cuda_visible_devices,
         },
     )
@@ -143,7 +171,9 @@ def launch(
     # before starting vLLM so vllm-tui's path never leaks into vLLM's interpreter.
     shim_env = dict(env)
     root = _our_package_root()
-    shim_env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    shim_env["PYTHONPATH"] = root + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     shim_env["VLLM_TUI_SHIM_ADDED_PATH"] = root
     return runs.start(run, shim_env)
 

@@ -51,7 +51,9 @@ def _load_json(path: Path) -> Any:
         raise UserError(f"{path} is not valid JSON{where}") from None
 
 
-def facts_from_dir(directory: str | os.PathLike[str], name: str | None = None, source: str = "local directory") -> ModelFacts:
+def facts_from_dir(
+    directory: str | os.PathLike[str], name: str | None = None, source: str = "local directory"
+) -> ModelFacts:
     """ModelFacts from a model folder: config.json plus the weight files' sizes."""
     d = Path(directory).expanduser()
     cfg_path = d / "config.json"
@@ -105,7 +107,10 @@ def _from_hub(repo_id: str, timeout: float) -> ModelFacts:
     try:
         meta = get_safetensors_metadata(repo_id, token=token)
         size = sum(
-            sum(int(info.data_offsets[1]) - int(info.data_offsets[0]) for info in file_meta.tensors.values())
+            sum(
+                int(info.data_offsets[1]) - int(info.data_offsets[0])
+                for info in file_meta.tensors.values()
+            )
             for file_meta in meta.files_metadata.values()
         )
         if size:
@@ -135,7 +140,9 @@ def resolve_model(ref: str, *, hub_timeout: float = 5.0) -> ModelFacts:
     if path.is_dir():
         return facts_from_dir(path)
     if path.suffix == ".gguf" and path.is_file():
-        raise UserError(f"{ref}: GGUF files carry no config.json; plan with the original HF id and --quantization gguf")
+        raise UserError(
+            f"{ref}: GGUF files carry no config.json; plan with the original HF id and --quantization gguf"
+        )
     if ref.startswith(("/", "./", "../", "~")):
         raise UserError(f"{ref}: no such directory")
     cached = _cached_dir(ref)
@@ -149,5 +156,10 @@ def resolve_model(ref: str, *, hub_timeout: float = 5.0) -> ModelFacts:
             hub_error = exc.message
     builtin = builtin_facts(ref)
     if builtin is not None:
-        return builtin.with_notes(f"architecture from the built-in catalog ({hub_error or 'offline'})")
-    raise UserError(hub_error or f"{ref}: not a local folder, not in the Hugging Face cache, and not in the built-in catalog")
+        return builtin.with_notes(
+            f"architecture from the built-in catalog ({hub_error or 'offline'})"
+        )
+    raise UserError(
+        hub_error
+        or f"{ref}: not a local folder, not in the Hugging Face cache, and not in the built-in catalog"
+    )

@@ -87,7 +87,9 @@ def main(run_dir: str) -> int:
         else:
             env.pop("PYTHONPATH", None)
     try:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, cwd=info.get("cwd") or None, env=env)
+        child = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, cwd=info.get("cwd") or None, env=env
+        )
     except OSError as exc:
         print(f"vllm-tui: cannot start {argv[0]}: {exc}", flush=True)
         _write(d / "exit.json", {"code": 127, "ended": time.time(), "error": str(exc)})

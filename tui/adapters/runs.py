@@ -70,7 +70,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.]+", "-", base).strip("-")[:40] or "model"
 
 
-def new_run(model: str, argv: Sequence[str], env_names: Sequence[str], url: str, extra: Mapping[str, Any] | None = None) -> Run:
+def new_run(
+    model: str,
+    argv: Sequence[str],
+    env_names: Sequence[str],
+    url: str,
+    extra: Mapping[str, Any] | None = None,
+) -> Run:
     root = runs_dir()
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
@@ -150,12 +156,18 @@ def group_pids(pgid: int) -> list[int]:
     return out
 
 
-def stop(run: Run, *, grace_int: float = 30.0, grace_term: float = 10.0, grace_kill: float = 5.0) -> list[int]:
+def stop(
+    run: Run, *, grace_int: float = 30.0, grace_term: float = 10.0, grace_kill: float = 5.0
+) -> list[int]:
     """SIGINT (graceful) -> SIGTERM -> SIGKILL to the whole group; returns pids left (should be [])."""
     pgid = run.pgid
     if not pgid:
         return []
-    steps: list[tuple[Any, float]] = [("int", grace_int), (signal.SIGTERM, grace_term), (signal.SIGKILL, grace_kill)]
+    steps: list[tuple[Any, float]] = [
+        ("int", grace_int),
+        (signal.SIGTERM, grace_term),
+        (signal.SIGKILL, grace_kill),
+    ]
     for sig, grace in steps:
         if not group_pids(pgid):
             return []

@@ -94,7 +94,9 @@ def load_settings() -> Settings:
             raise ValueError("not an object")
     except (OSError, ValueError, UnicodeDecodeError):
         kept = quarantine(path)
-        return Settings(warning=f"settings file was unreadable; kept as {kept.name}, using defaults")
+        return Settings(
+            warning=f"settings file was unreadable; kept as {kept.name}, using defaults"
+        )
     known = {f.name for f in fields(Settings)} - {"warning"}
     values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
     try:

@@ -65,7 +65,13 @@ class VllmInstall:
 @functools.lru_cache(maxsize=16)
 def _probe_python(python: str, mtime: float) -> dict[str, str] | None:
     try:
-        out = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            [python, "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:
@@ -116,7 +122,13 @@ def _from_path(path: str, source: str) -> VllmInstall | None:
         if info is None:
             return None
         sibling = p.parent / "vllm"
-        return VllmInstall(str(p), str(sibling) if sibling.is_file() else None, info["dist"], info.get("version"), source)
+        return VllmInstall(
+            str(p),
+            str(sibling) if sibling.is_file() else None,
+            info["dist"],
+            info.get("version"),
+            source,
+        )
     python = _shebang_python(str(p))
     if python is None:
         python = str(p.parent / "python")
@@ -131,7 +143,9 @@ def resolve_vllm(explicit: str | None = None, saved: str | None = None) -> VllmI
     if explicit:
         found = _from_path(explicit, "--vllm")
         if found is None:
-            raise UserError(f"--vllm {explicit}: not a vllm executable or a python with vllm installed")
+            raise UserError(
+                f"--vllm {explicit}: not a vllm executable or a python with vllm installed"
+            )
         return found
     candidates: list[tuple[str, str]] = []
     if saved:

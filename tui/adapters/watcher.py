@@ -79,7 +79,11 @@ class Watcher:
         now = time.monotonic()
         metrics = None
         alive = self.run.alive()
-        if alive and self.state.state == "starting" and now - self._last_health >= self.health_every:
+        if (
+            alive
+            and self.state.state == "starting"
+            and now - self._last_health >= self.health_every
+        ):
             self._last_health = now
             if await http.health(self.run.url):
                 self.state = health_ok(self.state)
@@ -102,14 +106,25 @@ class Watcher:
             requested = self.stop_requested or bool(info.get("stop_requested"))
             self.state = process_exited(self.state, info.get("code"), stop_requested=requested)
             self._finished = True
-        return Update(tuple(lines), tuple(events), self.state, metrics, alive, self.partial_progress())
+        return Update(
+            tuple(lines), tuple(events), self.state, metrics, alive, self.partial_progress()
+        )
 
-    async def follow(self, interval: float = 0.1, wake: asyncio.Event | None = None) -> AsyncIterator[Update]:
+    async def follow(
+        self, interval: float = 0.1, wake: asyncio.Event | None = None
+    ) -> AsyncIterator[Update]:
         """Updates until the server is gone and its log is drained (`wake` forces one)."""
         while True:
             update = await self.step()
             woken = wake is not None and wake.is_set()
-            if update.lines or update.events or update.metrics or not update.alive or update.progress or woken:
+            if (
+                update.lines
+                or update.events
+                or update.metrics
+                or not update.alive
+                or update.progress
+                or woken
+            ):
                 yield update
             if self._finished:
                 return

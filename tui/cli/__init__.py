@@ -11,15 +11,24 @@ from collections.abc import Sequence
 from tui.core.errors import UserError
 
 SUBCOMMANDS = {
-    "flags": ("tui.cli.flags_cmd", "list the flag catalog (curated, or every flag of the installed vLLM)"),
-    "command": ("tui.cli.command_cmd", "build the vllm serve command, env, YAML or script for a config"),
+    "flags": (
+        "tui.cli.flags_cmd",
+        "list the flag catalog (curated, or every flag of the installed vLLM)",
+    ),
+    "command": (
+        "tui.cli.command_cmd",
+        "build the vllm serve command, env, YAML or script for a config",
+    ),
     "estimate": ("tui.cli.estimate_cmd", "predict VRAM and KV-cache capacity for a config"),
     "gpus": ("tui.cli.gpus_cmd", "detected GPUs and host memory"),
     "run": ("tui.cli.run_cmd", "launch vLLM headless and print its events"),
     "ps": ("tui.cli.run_cmd", "list runs (alive or not)"),
     "stop": ("tui.cli.run_cmd", "stop a run"),
     "attach": ("tui.cli.run_cmd", "re-open a running server in the app"),
-    "parse-log": ("tui.cli.parse_log_cmd", "explain a vLLM log: phases, memory report, throughput, errors"),
+    "parse-log": (
+        "tui.cli.parse_log_cmd",
+        "explain a vLLM log: phases, memory report, throughput, errors",
+    ),
 }
 
 USAGE = """usage: vllm-tui [--demo] [--lang en|ja] [--vllm PATH]      open the app
@@ -42,7 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug of ours: one line for the user, details in a file
         where = _save_traceback()
-        print(f"vllm-tui: internal error: {type(exc).__name__}: {exc} (details: {where})", file=sys.stderr)
+        print(
+            f"vllm-tui: internal error: {type(exc).__name__}: {exc} (details: {where})",
+            file=sys.stderr,
+        )
         return 1
 
 

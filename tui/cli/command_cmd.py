@@ -26,7 +26,10 @@ def installed_vllm_options(version: str | None) -> tuple[str | None, frozenset[s
 
     options = cached_options(install)
     if options is None:
-        print(f"reading the options of the installed vLLM {install.version} (once) ...", file=sys.stderr)
+        print(
+            f"reading the options of the installed vLLM {install.version} (once) ...",
+            file=sys.stderr,
+        )
         try:
             options = dump_options(install)
         except Exception:
@@ -41,8 +44,12 @@ def main(_name: str, argv: Sequence[str]) -> int:
         usage="vllm-tui command MODEL [vllm serve flags] [--format shell|yaml|json|argv] [--show-secrets]",
     )
     parser.add_argument("--format", choices=("shell", "yaml", "json", "argv"), default="shell")
-    parser.add_argument("--show-secrets", action="store_true", help="print secret values instead of masking them")
-    parser.add_argument("--vllm-version", metavar="V", help="target vLLM version (defaults differ between releases)")
+    parser.add_argument(
+        "--show-secrets", action="store_true", help="print secret values instead of masking them"
+    )
+    parser.add_argument(
+        "--vllm-version", metavar="V", help="target vLLM version (defaults differ between releases)"
+    )
     add_config_sources(parser)
     ns, rest = parser.parse_known_args(list(argv))
     cfg = build_config(ns, rest)

@@ -30,12 +30,18 @@ def default_lang() -> str:
 
 
 def add_lang(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lang", choices=("en", "ja"), default=None, help="help language (default: from LANG)")
+    parser.add_argument(
+        "--lang", choices=("en", "ja"), default=None, help="help language (default: from LANG)"
+    )
 
 
 def add_config_sources(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from-command", metavar="STR", help="import a pasted `vllm serve ...` command line")
-    parser.add_argument("--from-yaml", metavar="FILE", help="import a vLLM YAML config (`vllm serve --config`)")
+    parser.add_argument(
+        "--from-command", metavar="STR", help="import a pasted `vllm serve ...` command line"
+    )
+    parser.add_argument(
+        "--from-yaml", metavar="FILE", help="import a vLLM YAML config (`vllm serve --config`)"
+    )
 
 
 def build_config(ns: argparse.Namespace, serve_args: Sequence[str]) -> ServeConfig:
@@ -53,9 +59,15 @@ def build_config(ns: argparse.Namespace, serve_args: Sequence[str]) -> ServeConf
         base = imported if base is None else base.update(imported.as_dict())
     if not serve_args:
         if base is None:
-            raise UserError("give a model: `MODEL [vllm serve flags]`, --from-command or --from-yaml")
+            raise UserError(
+                "give a model: `MODEL [vllm serve flags]`, --from-command or --from-yaml"
+            )
         return base
-    direct = parse_args(list(serve_args) if not _starts_with_flag(serve_args) or base is None else [base.model, *serve_args])
+    direct = parse_args(
+        list(serve_args)
+        if not _starts_with_flag(serve_args) or base is None
+        else [base.model, *serve_args]
+    )
     if base is None:
         return direct
     merged = base.update(direct.as_dict()).with_model(direct.model)
@@ -79,7 +91,10 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str] | None = None) -
     all_rows += [list(map(str, r)) for r in rows]
     if not all_rows:
         return ""
-    widths = [max(_width(r[i]) for r in all_rows if i < len(r)) for i in range(max(len(r) for r in all_rows))]
+    widths = [
+        max(_width(r[i]) for r in all_rows if i < len(r))
+        for i in range(max(len(r) for r in all_rows))
+    ]
     lines = []
     for n, row in enumerate(all_rows):
         cells = [c + " " * (widths[i] - _width(c)) for i, c in enumerate(row)]

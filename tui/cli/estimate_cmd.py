@@ -11,7 +11,9 @@ from tui.core.gpu_catalog import GPU_CATALOG, GiB, GpuSpec, custom_gpu, find_gpu
 from tui.core.plan import PlanResult, plan
 
 
-def choose_gpus(name: str | None, memory_gib: float | None, num_gpus: int | None, need: int) -> tuple[tuple[GpuSpec, ...], bool, str]:
+def choose_gpus(
+    name: str | None, memory_gib: float | None, num_gpus: int | None, need: int
+) -> tuple[tuple[GpuSpec, ...], bool, str]:
     """GPUs to plan for: explicit > detected > remembered planning GPU. Returns (gpus, planning, why)."""
     if name and memory_gib:
         raise UserError("give either --gpu or --gpu-memory-gib, not both")
@@ -46,12 +48,29 @@ def main(_name: str, argv: Sequence[str]) -> int:
         description="Predict weights, activation, KV cache, tokens and concurrency per GPU, as vLLM prints them at startup.",
         usage="vllm-tui estimate MODEL [vllm serve flags] [--gpu NAME | --gpu-memory-gib X] [--num-gpus N] [--vllm-version V] [--json]",
     )
-    parser.add_argument("--gpu", metavar="NAME", help="plan for a catalog GPU (e.g. H100, L40S, 'RTX 4090')")
-    parser.add_argument("--gpu-memory-gib", type=float, metavar="X", help="plan for a GPU with X GiB total memory")
-    parser.add_argument("--num-gpus", type=int, metavar="N", help="GPUs available (default: TP x PP x DP)")
-    parser.add_argument("--vllm-version", metavar="V", help="apply this vLLM release's rules (default: newest known)")
-    parser.add_argument("--engine", choices=("v0", "v1", "V0", "V1"), help="force the V0 or V1 engine rules")
-    parser.add_argument("--entry", choices=("serve", "llm"), default="serve", help="OpenAI server (default) or the LLM class")
+    parser.add_argument(
+        "--gpu", metavar="NAME", help="plan for a catalog GPU (e.g. H100, L40S, 'RTX 4090')"
+    )
+    parser.add_argument(
+        "--gpu-memory-gib", type=float, metavar="X", help="plan for a GPU with X GiB total memory"
+    )
+    parser.add_argument(
+        "--num-gpus", type=int, metavar="N", help="GPUs available (default: TP x PP x DP)"
+    )
+    parser.add_argument(
+        "--vllm-version",
+        metavar="V",
+        help="apply this vLLM release's rules (default: newest known)",
+    )
+    parser.add_argument(
+        "--engine", choices=("v0", "v1", "V0", "V1"), help="force the V0 or V1 engine rules"
+    )
+    parser.add_argument(
+        "--entry",
+        choices=("serve", "llm"),
+        default="serve",
+        help="OpenAI server (default) or the LLM class",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object")
     add_config_sources(parser)
     ns, rest = parser.parse_known_args(list(argv))
@@ -61,9 +80,21 @@ def main(_name: str, argv: Sequence[str]) -> int:
     from tui.adapters.model_source import resolve_model
 
     facts = resolve_model(cfg.model)
-    need = int(cfg.get("tensor_parallel_size") or 1) * int(cfg.get("pipeline_parallel_size") or 1) * int(cfg.get("data_parallel_size") or 1)
+    need = (
+        int(cfg.get("tensor_parallel_size") or 1)
+        * int(cfg.get("pipeline_parallel_size") or 1)
+        * int(cfg.get("data_parallel_size") or 1)
+    )
     gpus, planning, why = choose_gpus(ns.gpu, ns.gpu_memory_gib, ns.num_gpus, need)
-    result = plan(facts, cfg, gpus, planning=planning, vllm_version=ns.vllm_version, engine=ns.engine, entry=ns.entry)
+    result = plan(
+        facts,
+        cfg,
+        gpus,
+        planning=planning,
+        vllm_version=ns.vllm_version,
+        engine=ns.engine,
+        entry=ns.entry,
+    )
     if result.input_errors:
         raise UserError("; ".join(f.message.en for f in result.input_errors))
     assert result.estimate is not None
@@ -96,7 +127,11 @@ def render(result: PlanResult, model_source: str, gpu_source: str) -> str:
     kv = est.kv
     lo, hi = est.kv_low.tokens, est.kv_high.tokens
     rows += [
-        ["KV per token", f"{kv.bytes_per_token / 1024:6.1f} KiB", f"per GPU, {est.kv_element_bytes:g} byte(s) per element, block {kv.block_size}"],
+        [
+            "KV per token",
+            f"{kv.bytes_per_token / 1024:6.1f} KiB",
+            f"per GPU, {est.kv_element_bytes:g} byte(s) per element, block {kv.block_size}",
+        ],
         ["KV tokens", f"{kv.tokens:>10,}", f"band {lo:,} .. {hi:,}"],
         ["concurrency", f"{kv.max_concurrency:9.2f}x", f"requests of {est.max_model_len:,} tokens"],
         ["max fitting len", f"{kv.max_fitting_len:>10,}", "largest --max-model-len whose KV fits"],

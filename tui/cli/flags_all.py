@@ -18,9 +18,13 @@ def run_all(ns: argparse.Namespace, lang: str) -> int:
 
     install = resolve_vllm(ns.vllm, load_settings().vllm_path)
     if install is None:
-        raise UserError("no vLLM installed here: only the curated catalog is available (drop --all, or pass --vllm PATH)")
+        raise UserError(
+            "no vLLM installed here: only the curated catalog is available (drop --all, or pass --vllm PATH)"
+        )
     if not ns.json:
-        print(f"reading the options of vLLM {install.version} ({install.python}) ...", file=sys.stderr)
+        print(
+            f"reading the options of vLLM {install.version} ({install.python}) ...", file=sys.stderr
+        )
     options = dump_options(install)
     merged = merge(options, lang)
     if ns.search:

@@ -32,7 +32,12 @@ def spec_json(s: FlagSpec, lang: str | None = None) -> dict[str, Any]:
         "help": {lang_: s.details.get(lang_) for lang_ in langs},
         "memory": {lang_: s.memory.get(lang_) for lang_ in langs} if s.memory else None,
         "versions": [
-            {"since": v.since, "until": v.until, "removed": v.removed, "note": {lang_: v.text.get(lang_) for lang_ in langs}}
+            {
+                "since": v.since,
+                "until": v.until,
+                "removed": v.removed,
+                "note": {lang_: v.text.get(lang_) for lang_ in langs},
+            }
             for v in s.versions
         ],
         "example": s.example,
@@ -43,9 +48,15 @@ def spec_json(s: FlagSpec, lang: str | None = None) -> dict[str, Any]:
 def main(_name: str, argv: Sequence[str]) -> int:
     parser = Parser(prog="vllm-tui flags", description="List the flags vllm-tui knows, with help.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--all", action="store_true", help="also every flag of the installed vLLM (introspected)")
-    parser.add_argument("--vllm", metavar="PATH", help="the vLLM to introspect (executable or python)")
-    parser.add_argument("--search", metavar="TEXT", help="only flags whose name or help contains TEXT")
+    parser.add_argument(
+        "--all", action="store_true", help="also every flag of the installed vLLM (introspected)"
+    )
+    parser.add_argument(
+        "--vllm", metavar="PATH", help="the vLLM to introspect (executable or python)"
+    )
+    parser.add_argument(
+        "--search", metavar="TEXT", help="only flags whose name or help contains TEXT"
+    )
     add_lang(parser)
     ns = parser.parse_args(list(argv))
     lang = ns.lang or default_lang()
@@ -56,16 +67,35 @@ def main(_name: str, argv: Sequence[str]) -> int:
     specs = ordered()
     if ns.search:
         needle = ns.search.lower()
-        specs = [s for s in specs if needle in " ".join([s.flag or s.env or "", s.summary.get(lang), s.details.get(lang)]).lower()]
+        specs = [
+            s
+            for s in specs
+            if needle
+            in " ".join([s.flag or s.env or "", s.summary.get(lang), s.details.get(lang)]).lower()
+        ]
     if ns.json:
-        print_json({"lang": lang, "count": len(specs), "flags": [spec_json(s, None if ns.lang is None else lang) for s in specs]})
+        print_json(
+            {
+                "lang": lang,
+                "count": len(specs),
+                "flags": [spec_json(s, None if ns.lang is None else lang) for s in specs],
+            }
+        )
         return 0
     titles = {key: (en if lang == "en" else ja) for key, en, ja in GROUPS}
     current = None
     for s in specs:
-        heading = ("Your guide's flags" if lang == "en" else "ガイドのフラグ") if s.seed else titles.get(s.group, s.group)
+        heading = (
+            ("Your guide's flags" if lang == "en" else "ガイドのフラグ")
+            if s.seed
+            else titles.get(s.group, s.group)
+        )
         if heading != current:
-            print(f"\n{heading}\n{'=' * len(heading)}" if lang == "en" else f"\n{heading}\n{'=' * 2 * len(heading)}")
+            print(
+                f"\n{heading}\n{'=' * len(heading)}"
+                if lang == "en"
+                else f"\n{heading}\n{'=' * 2 * len(heading)}"
+            )
             current = heading
         name = s.flag or f"{s.env}=True"
         default = "" if s.is_env_only else f"  (default: {_fmt(s.effective_default)})"

@@ -55,14 +55,32 @@ def _ps(argv: Sequence[str]) -> int:
     if not rows:
         print("no running servers (vllm-tui ps --all lists finished runs)")
         return 0
-    print(table([[r["id"], r["model"], "running" if r["alive"] else f"exited {r['exit_code']}", r["url"]] for r in rows], ["run", "model", "state", "url"]))
+    print(
+        table(
+            [
+                [
+                    r["id"],
+                    r["model"],
+                    "running" if r["alive"] else f"exited {r['exit_code']}",
+                    r["url"],
+                ]
+                for r in rows
+            ],
+            ["run", "model", "state", "url"],
+        )
+    )
     return 0
 
 
 def _stop(argv: Sequence[str]) -> int:
-    parser = Parser(prog="vllm-tui stop", description="Stop a run: SIGINT, then SIGTERM, then SIGKILL to its whole process group.")
+    parser = Parser(
+        prog="vllm-tui stop",
+        description="Stop a run: SIGINT, then SIGTERM, then SIGKILL to its whole process group.",
+    )
     parser.add_argument("run", nargs="?", help="run id or prefix (default: the newest running one)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a graceful stop")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for a graceful stop"
+    )
     ns = parser.parse_args(list(argv))
     from tui.adapters.runs import find_run, stop
 
@@ -76,9 +94,14 @@ def _stop(argv: Sequence[str]) -> int:
 
 
 def _attach(argv: Sequence[str]) -> int:
-    parser = Parser(prog="vllm-tui attach", description="Re-open a running server in the app (or follow it headless).")
+    parser = Parser(
+        prog="vllm-tui attach",
+        description="Re-open a running server in the app (or follow it headless).",
+    )
     parser.add_argument("run", nargs="?", help="run id or prefix (default: the newest running one)")
-    parser.add_argument("--headless", action="store_true", help="print events instead of opening the app")
+    parser.add_argument(
+        "--headless", action="store_true", help="print events instead of opening the app"
+    )
     parser.add_argument("--json", action="store_true")
     ns = parser.parse_args(list(argv))
     from tui.adapters.runs import find_run
@@ -97,12 +120,27 @@ def _run(argv: Sequence[str]) -> int:
         description="Launch vLLM for MODEL with serve flags and print its events until it exits (Ctrl-C stops it cleanly).",
         usage="vllm-tui run MODEL [vllm serve flags] [--vllm PATH] [--headless] [--json] [--detach]",
     )
-    parser.add_argument("--vllm", metavar="PATH", help="a vllm executable or a python that has vllm")
-    parser.add_argument("--headless", action="store_true", help="no UI: print events (the default for `run` in this version)")
+    parser.add_argument(
+        "--vllm", metavar="PATH", help="a vllm executable or a python that has vllm"
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no UI: print events (the default for `run` in this version)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument("--detach", action="store_true", help="return once ready and leave the server running")
-    parser.add_argument("--force", action="store_true", help="launch even when pre-flight checks fail")
-    parser.add_argument("--ready-timeout", type=float, default=1800.0, help="give up if not ready after this many seconds")
+    parser.add_argument(
+        "--detach", action="store_true", help="return once ready and leave the server running"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="launch even when pre-flight checks fail"
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=1800.0,
+        help="give up if not ready after this many seconds",
+    )
     add_config_sources(parser)
     ns, rest = parser.parse_known_args(list(argv))
     cfg = build_config(ns, rest)
@@ -123,10 +161,28 @@ def _run(argv: Sequence[str]) -> int:
     from tui.adapters.introspect import access_log_filter_args
 
     run = launch(cfg, install, extra_args=access_log_filter_args(install, cfg.passthrough))
-    _emit(ns.json, {"type": "run", "id": run.id, "log": str(run.log_path), "url": run.url, "argv": run.info["argv"]})
+    _emit(
+        ns.json,
+        {
+            "type": "run",
+            "id": run.id,
+            "log": str(run.log_path),
+            "url": run.url,
+            "argv": run.info["argv"],
+        },
+    )
     ready = False
     try:
-        code = asyncio.run(_follow(run, json_out=ns.json, detach=ns.detach, owns=True, api_key=cfg.get("api_key"), ready_timeout=ns.ready_timeout))
+        code = asyncio.run(
+            _follow(
+                run,
+                json_out=ns.json,
+                detach=ns.detach,
+                owns=True,
+                api_key=cfg.get("api_key"),
+                ready_timeout=ns.ready_timeout,
+            )
+        )
         ready = ns.detach and code == 0
         return code
     finally:
@@ -148,7 +204,15 @@ def _emit(json_out: bool, obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-async def _follow(run: Any, *, json_out: bool, detach: bool, owns: bool, api_key: str | None = None, ready_timeout: float = 1800.0) -> int:
+async def _follow(
+    run: Any,
+    *,
+    json_out: bool,
+    detach: bool,
+    owns: bool,
+    api_key: str | None = None,
+    ready_timeout: float = 1800.0,
+) -> int:
     from tui.adapters.runs import stop
     from tui.adapters.watcher import Watcher
     from tui.core.logparse import ErrorSeen, MemoryReport, Phase, Throughput
@@ -173,15 +237,35 @@ async def _follow(run: Any, *, json_out: bool, detach: bool, owns: bool, api_key
             if isinstance(ev, Phase):
                 if (ev.name, ev.progress) != last_phase:
                     last_phase = (ev.name, ev.progress)
-                    _emit(json_out, {"type": "phase", "name": ev.name, "progress": ev.progress, "detail": ev.detail})
+                    _emit(
+                        json_out,
+                        {
+                            "type": "phase",
+                            "name": ev.name,
+                            "progress": ev.progress,
+                            "detail": ev.detail,
+                        },
+                    )
             elif isinstance(ev, MemoryReport):
                 _emit(json_out, {"type": "memory", **ev.values})
             elif isinstance(ev, Throughput):
-                _emit(json_out, {"type": "throughput", **{k: v for k, v in vars(ev).items() if v is not None and k != "line_no"}})
+                _emit(
+                    json_out,
+                    {
+                        "type": "throughput",
+                        **{k: v for k, v in vars(ev).items() if v is not None and k != "line_no"},
+                    },
+                )
             elif isinstance(ev, ErrorSeen):
                 _emit(json_out, {"type": "error", **ev.diagnosis.as_json()})
         if update.metrics is not None:
-            _emit(json_out, {"type": "metrics", **{k: v for k, v in vars(update.metrics).items() if v is not None}})
+            _emit(
+                json_out,
+                {
+                    "type": "metrics",
+                    **{k: v for k, v in vars(update.metrics).items() if v is not None},
+                },
+            )
         if update.state.state != last_state:
             last_state = update.state.state
             _emit(json_out, {"type": "state", "state": last_state, "run": run.id})
@@ -189,8 +273,20 @@ async def _follow(run: Any, *, json_out: bool, detach: bool, owns: bool, api_key
                 return 0
             if last_state == "failed" and owns and stop_task is None:
                 request_stop()
-        if not update.state.state == "ready" and time.monotonic() - started > ready_timeout and owns and stop_task is None:
-            _emit(json_out, {"type": "error", "kind": "timeout", "message": f"not ready after {ready_timeout:.0f}s"})
+        if (
+            update.state.state != "ready"
+            and time.monotonic() - started > ready_timeout
+            and owns
+            and stop_task is None
+        ):
+            _emit(
+                json_out,
+                {
+                    "type": "error",
+                    "kind": "timeout",
+                    "message": f"not ready after {ready_timeout:.0f}s",
+                },
+            )
             request_stop()
         if stopping.is_set() and stop_task is None and owns:
             _emit(json_out, {"type": "state", "state": "stopping", "run": run.id})
@@ -198,11 +294,21 @@ async def _follow(run: Any, *, json_out: bool, detach: bool, owns: bool, api_key
     if stop_task is not None:
         left = await stop_task
         if left:
-            _emit(json_out, {"type": "error", "kind": "orphans", "message": f"processes left: {left}"})
+            _emit(
+                json_out, {"type": "error", "kind": "orphans", "message": f"processes left: {left}"}
+            )
             return 1
     root = watcher.state.root_cause
     code = watcher.state.exit_code
-    _emit(json_out, {"type": "exit", "code": code, "state": watcher.state.state, "root_cause": root.as_json() if root else None})
+    _emit(
+        json_out,
+        {
+            "type": "exit",
+            "code": code,
+            "state": watcher.state.state,
+            "root_cause": root.as_json() if root else None,
+        },
+    )
     if watcher.state.state == "failed":
         return 1
     return 0

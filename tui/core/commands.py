@@ -133,7 +133,9 @@ def dump_yaml(cfg: ServeConfig, version: str | None = None) -> str:
     import yaml
 
     header = "# vllm serve --config <this file>   (secrets are passed in the environment)\n"
-    return header + yaml.safe_dump(build_yaml_dict(cfg, version), sort_keys=False, allow_unicode=True)
+    return header + yaml.safe_dump(
+        build_yaml_dict(cfg, version), sort_keys=False, allow_unicode=True
+    )
 
 
 def shell_script(

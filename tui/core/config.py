@@ -97,7 +97,9 @@ class ServeConfig:
         env: Mapping[str, str] | None = None,
         cuda_visible_devices: str | None = None,
     ) -> ServeConfig:
-        cfg = cls(model=model, passthrough=tuple(passthrough), cuda_visible_devices=cuda_visible_devices)
+        cfg = cls(
+            model=model, passthrough=tuple(passthrough), cuda_visible_devices=cuda_visible_devices
+        )
         if env:
             cfg = cfg.with_env(env)
         return cfg.update(values or {})

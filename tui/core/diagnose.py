@@ -168,9 +168,13 @@ def _bf16(m: re.Match[str]) -> Diagnosis:
     )
 
 
-def _quant(kind: str, suggestion: str, explanation: str, fix: dict[str, Any] | None = None) -> Callable[[re.Match[str]], Diagnosis]:
+def _quant(
+    kind: str, suggestion: str, explanation: str, fix: dict[str, Any] | None = None
+) -> Callable[[re.Match[str]], Diagnosis]:
     def make(m: re.Match[str]) -> Diagnosis:
-        return Diagnosis(kind, m.group(0), "--quantization", suggestion, explanation, fix or {}, rank=90)
+        return Diagnosis(
+            kind, m.group(0), "--quantization", suggestion, explanation, fix or {}, rank=90
+        )
 
     return make
 
@@ -250,13 +254,20 @@ def _no_gpu(m: re.Match[str]) -> Diagnosis:
 
 def _generic(kind: str, rank: int) -> Callable[[re.Match[str]], Diagnosis]:
     def make(m: re.Match[str]) -> Diagnosis:
-        return Diagnosis(kind, m.group(0), None, None, "vLLM stopped during startup; the root cause is usually logged just above.", rank=rank)
+        return Diagnosis(
+            kind,
+            m.group(0),
+            None,
+            None,
+            "vLLM stopped during startup; the root cause is usually logged just above.",
+            rank=rank,
+        )
 
     return make
 
 
 def _mnbt(m: re.Match[str]) -> Diagnosis:
-    mnbt, mml = int(_num(m.group(1))), int(_num(m.group(2)))
+    mml = int(_num(m.group(2)))
     return Diagnosis(
         "batched_tokens_too_small",
         m.group(0),
@@ -271,33 +282,141 @@ def _mnbt(m: re.Match[str]) -> Diagnosis:
 PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], Diagnosis]], ...] = tuple(
     (needle, re.compile(p), make)
     for needle, p, make in (
-        ("stored in KV cache", r"max seq len \(" + _N + r"\) is larger than the maximum number of tokens that can be stored in KV cache \(" + _N + r"\)", _kv_old),
-        ("KV cache is needed", r"max seq len \(" + _N + r"\), \(" + _N + r" GiB KV cache is needed, which is larger than the available KV cache memory \(" + _N + r" GiB\)\.(?: Based on the available memory, the estimated maximum model length is " + _N + r")?", _kv_new),
-        ("No available memory for the cache blocks", r"No available memory for the cache blocks", _no_blocks),
-        ("Free memory on device", r"Free memory on device(?: \S+)? \(" + _N + "/" + _N + r" GiB\) on startup is less than (?:desired GPU memory utilization |the engine's budget[^(]*)\(" + _N, _free_low),
+        (
+            "stored in KV cache",
+            r"max seq len \("
+            + _N
+            + r"\) is larger than the maximum number of tokens that can be stored in KV cache \("
+            + _N
+            + r"\)",
+            _kv_old,
+        ),
+        (
+            "KV cache is needed",
+            r"max seq len \("
+            + _N
+            + r"\), \("
+            + _N
+            + r" GiB KV cache is needed, which is larger than the available KV cache memory \("
+            + _N
+            + r" GiB\)\.(?: Based on the available memory, the estimated maximum model length is "
+            + _N
+            + r")?",
+            _kv_new,
+        ),
+        (
+            "No available memory for the cache blocks",
+            r"No available memory for the cache blocks",
+            _no_blocks,
+        ),
+        (
+            "Free memory on device",
+            r"Free memory on device(?: \S+)? \("
+            + _N
+            + "/"
+            + _N
+            + r" GiB\) on startup is less than (?:desired GPU memory utilization |the engine's budget[^(]*)\("
+            + _N,
+            _free_low,
+        ),
         ("out of memory", r"(?:(?:CUDA|HIP) out of memory|OutOfMemoryError)[^\n]*", _oom),
-        ("must be divisible by tensor parallel size", r"number of attention heads \(" + _N + r"\) must be divisible by tensor parallel size \(" + _N + r"\)", _tp_heads),
-        ("derived max_model_len", r"max_model_len \(" + _N + r"\) is greater than the derived max_model_len \((?:max_position_embeddings=)?" + _N, _max_len),
-        ("Bfloat16 is only supported", r"Bfloat16 is only supported on GPUs with compute capability of at least 8\.0[^\n]*", _bf16),
-        ("does not match the quantization method", r"Quantization method specified in the model config \((\w[\w-]*)\) does not match[^\n]*",
-         _quant("quant_mismatch", "remove --quantization (the checkpoint is already quantized)", "The checkpoint's own quantization conflicts with --quantization.", {"quantization": None})),
-        ("Unknown quantization method", r"Unknown quantization method: ([\w-]+)[^\n]*",
-         _quant("quant_unsupported", "use a method this vLLM knows (vllm-tui flags --all)", "This vLLM does not know that quantization method.", {"quantization": None})),
-        ("is not supported for the current GPU", r"The quantization method ([\w-]+) is not supported for the current GPU[^\n]*",
-         _quant("quant_unsupported", "use a quantization your GPU supports, or another GPU", "The GPU is too old for this quantization's kernels.", {"quantization": None})),
-        ("are not supported for now", r"Model architectures? \[?'?([\w]+)'?\]? (?:are|is) not supported[^\n]*", _arch),
-        ("gated repo", r"(?:Cannot access gated repo|You are trying to access a gated repo|GatedRepoError)[^\n]*", _auth),
+        (
+            "must be divisible by tensor parallel size",
+            r"number of attention heads \("
+            + _N
+            + r"\) must be divisible by tensor parallel size \("
+            + _N
+            + r"\)",
+            _tp_heads,
+        ),
+        (
+            "derived max_model_len",
+            r"max_model_len \("
+            + _N
+            + r"\) is greater than the derived max_model_len \((?:max_position_embeddings=)?"
+            + _N,
+            _max_len,
+        ),
+        (
+            "Bfloat16 is only supported",
+            r"Bfloat16 is only supported on GPUs with compute capability of at least 8\.0[^\n]*",
+            _bf16,
+        ),
+        (
+            "does not match the quantization method",
+            r"Quantization method specified in the model config \((\w[\w-]*)\) does not match[^\n]*",
+            _quant(
+                "quant_mismatch",
+                "remove --quantization (the checkpoint is already quantized)",
+                "The checkpoint's own quantization conflicts with --quantization.",
+                {"quantization": None},
+            ),
+        ),
+        (
+            "Unknown quantization method",
+            r"Unknown quantization method: ([\w-]+)[^\n]*",
+            _quant(
+                "quant_unsupported",
+                "use a method this vLLM knows (vllm-tui flags --all)",
+                "This vLLM does not know that quantization method.",
+                {"quantization": None},
+            ),
+        ),
+        (
+            "is not supported for the current GPU",
+            r"The quantization method ([\w-]+) is not supported for the current GPU[^\n]*",
+            _quant(
+                "quant_unsupported",
+                "use a quantization your GPU supports, or another GPU",
+                "The GPU is too old for this quantization's kernels.",
+                {"quantization": None},
+            ),
+        ),
+        (
+            "are not supported for now",
+            r"Model architectures? \[?'?([\w]+)'?\]? (?:are|is) not supported[^\n]*",
+            _arch,
+        ),
+        (
+            "gated repo",
+            r"(?:Cannot access gated repo|You are trying to access a gated repo|GatedRepoError)[^\n]*",
+            _auth,
+        ),
         ("401 Client Error", r"401 Client Error[^\n]*", _auth),
         ("Invalid credentials", r"Invalid credentials in Authorization header[^\n]*", _auth),
-        ("already in use", r"(?:\[Errno 98\] )?(?:error while attempting to bind on address[^:]*: )?\[?[^\n]*[Aa]ddress already in use[^\n]*", _port),
+        (
+            "already in use",
+            r"(?:\[Errno 98\] )?(?:error while attempting to bind on address[^:]*: )?\[?[^\n]*[Aa]ddress already in use[^\n]*",
+            _port,
+        ),
         ("unrecognized arguments", r"unrecognized arguments: ([^\n]+)", _unknown_flag),
-        ("trust_remote_code", r"(?:set the option `trust_remote_code=True`|Please pass the argument `trust_remote_code=True`)[^\n]*", _trust),
+        (
+            "trust_remote_code",
+            r"(?:set the option `trust_remote_code=True`|Please pass the argument `trust_remote_code=True`)[^\n]*",
+            _trust,
+        ),
         ("No CUDA GPUs are available", r"No CUDA GPUs are available", _no_gpu),
         ("Failed to infer device type", r"Failed to infer device type[^\n]*", _no_gpu),
-        ("is smaller than max_model_len", r"max_num_batched_tokens \(" + _N + r"\) is smaller than max_model_len \(" + _N + r"\)", _mnbt),
-        ("Engine core initialization failed", r"Engine core initialization failed[^\n]*", _generic("engine_failed", 10)),
-        ("EngineCore failed to start", r"EngineCore failed to start[^\n]*", _generic("engine_failed", 10)),
-        ("Engine process failed to start", r"Engine process failed to start[^\n]*", _generic("engine_failed", 10)),
+        (
+            "is smaller than max_model_len",
+            r"max_num_batched_tokens \(" + _N + r"\) is smaller than max_model_len \(" + _N + r"\)",
+            _mnbt,
+        ),
+        (
+            "Engine core initialization failed",
+            r"Engine core initialization failed[^\n]*",
+            _generic("engine_failed", 10),
+        ),
+        (
+            "EngineCore failed to start",
+            r"EngineCore failed to start[^\n]*",
+            _generic("engine_failed", 10),
+        ),
+        (
+            "Engine process failed to start",
+            r"Engine process failed to start[^\n]*",
+            _generic("engine_failed", 10),
+        ),
     )  # fmt: skip
 )
 _NEEDLES = tuple(p[0] for p in PATTERNS)

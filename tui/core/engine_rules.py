@@ -42,7 +42,9 @@ def engine_for(version: str | None, override: str | None = None) -> str:
     return "V1" if at_least(version, "0.8.0") else "V0"
 
 
-def batch_defaults(version: str | None, gpu: GpuSpec, entry: str, device: str, world_size: int) -> tuple[int, int]:
+def batch_defaults(
+    version: str | None, gpu: GpuSpec, entry: str, device: str, world_size: int
+) -> tuple[int, int]:
     """(max_num_batched_tokens, max_num_seqs) vLLM picks when unset (EngineArgs.get_batch_defaults)."""
     llm = entry == "llm"
     if device == "cpu":
@@ -76,7 +78,9 @@ def rules_for(
         seqs = max_num_seqs or 256
         # V0 turned chunked prefill on for long contexts (> 32k) with a 512-token budget;
         # otherwise the whole max_model_len is one profiled batch.
-        chunked = enable_chunked_prefill if enable_chunked_prefill is not None else max_model_len > 32768
+        chunked = (
+            enable_chunked_prefill if enable_chunked_prefill is not None else max_model_len > 32768
+        )
         if max_num_batched_tokens:
             mnbt = max_num_batched_tokens
         elif chunked:

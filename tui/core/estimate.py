@@ -105,7 +105,15 @@ class Estimate:
                 "kv_cache_gib": [r2(self._kv_bytes_low), r2(self._kv_bytes_high)],
             },
             "terms": [
-                {"key": t.key, "label": t.label, "gib": r2(t.value), "low_gib": r2(t.low), "high_gib": r2(t.high), "basis": t.basis, "guess": t.guess}
+                {
+                    "key": t.key,
+                    "label": t.label,
+                    "gib": r2(t.value),
+                    "low_gib": r2(t.low),
+                    "high_gib": r2(t.high),
+                    "basis": t.basis,
+                    "guess": t.guess,
+                }
                 for t in self.terms
             ],
             "notes": list(self.notes),
@@ -146,7 +154,9 @@ def model_dtype(facts: ModelFacts, cfg: ServeConfig, gpu: GpuSpec) -> tuple[str,
     return dtype, notes
 
 
-def forward_peak(facts: ModelFacts, tokens: int, tp: int, dtype_bytes: float, expert_parallel: bool) -> float:
+def forward_peak(
+    facts: ModelFacts, tokens: int, tp: int, dtype_bytes: float, expert_parallel: bool
+) -> float:
     """Peak activation bytes of one forward pass over `tokens` tokens (largest layer transient).
 
     The MLP dominates: gate_up output (2 x I) and the activated half (I) are alive together,
@@ -166,7 +176,9 @@ def forward_peak(facts: ModelFacts, tokens: int, tp: int, dtype_bytes: float, ex
     return tokens * dtype_bytes * (max(mlp, qkv) + hidden)
 
 
-def cuda_graph_bytes(facts: ModelFacts, layers: int, batch: int, tp: int, dtype_bytes: float, expert_parallel: bool) -> float:
+def cuda_graph_bytes(
+    facts: ModelFacts, layers: int, batch: int, tp: int, dtype_bytes: float, expert_parallel: bool
+) -> float:
     """Guess of the CUDA-graph pool: per-layer static buffers for the largest captured batch."""
     per_token = 5 * facts.hidden_size
     if facts.is_moe:
@@ -183,7 +195,11 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
     pp = int(cfg.get("pipeline_parallel_size"))
     dp = int(cfg.get("data_parallel_size"))
     ep = bool(cfg.get("enable_expert_parallel"))
-    util = cfg.get("gpu_memory_utilization") if cfg.is_set("gpu_memory_utilization") else spec("gpu_memory_utilization").default_for(version)
+    util = (
+        cfg.get("gpu_memory_utilization")
+        if cfg.is_set("gpu_memory_utilization")
+        else spec("gpu_memory_utilization").default_for(version)
+    )
     notes: list[str] = []
     reasons: list[str] = []
 
@@ -209,16 +225,28 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
 
     # -- weights (exact from the architecture) ------------------------------------------
     plan = weight_plan(facts, dtype, cfg.get("quantization"))
-    stages = stage_weights(facts, plan, tp=tp, pp=pp, dp=dp, expert_parallel=ep, rope_bytes=int(dbytes))
+    stages = stage_weights(
+        facts, plan, tp=tp, pp=pp, dp=dp, expert_parallel=ep, rope_bytes=int(dbytes)
+    )
     lora = lora_slot_bytes(facts, cfg, tp, dbytes) if cfg.get("enable_lora") else 0.0
     offload = (cfg.get("cpu_offload_gb") or 0.0) * GiB
     stage_w = [max(0.0, s.total + lora - offload) for s in stages]
-    if facts.checkpoint_bytes and not cfg.get("quantization") and pp == 1 and tp == 1 and dtype == facts.torch_dtype:
+    if (
+        facts.checkpoint_bytes
+        and not cfg.get("quantization")
+        and pp == 1
+        and tp == 1
+        and dtype == facts.torch_dtype
+    ):
         notes.append("weights cross-checked against the checkpoint size")
     if lora:
-        notes.append(f"LoRA slots: {lora / GiB:.2f} GiB for {cfg.get('max_loras')} adapter(s) of rank {cfg.get('max_lora_rank')}")
+        notes.append(
+            f"LoRA slots: {lora / GiB:.2f} GiB for {cfg.get('max_loras')} adapter(s) of rank {cfg.get('max_lora_rank')}"
+        )
     if offload:
-        notes.append(f"--cpu-offload-gb keeps {offload / GiB:.1f} GiB of weights in host RAM (slow)")
+        notes.append(
+            f"--cpu-offload-gb keeps {offload / GiB:.1f} GiB of weights in host RAM (slow)"
+        )
 
     # -- activation peak of the profiling run (modelled) -------------------------------
     fwd = forward_peak(facts, rules.profile_tokens, tp, dbytes, ep)
@@ -237,7 +265,11 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
     # -- CUDA graphs ---------------------------------------------------------------------
     eager = bool(cfg.get("enforce_eager")) or target.device == "cpu"
     busiest_layers = max(s.layers for s in stages)
-    graph = 0.0 if eager else cuda_graph_bytes(facts, busiest_layers, rules.cuda_graph_max_batch, tp, dbytes, ep)
+    graph = (
+        0.0
+        if eager
+        else cuda_graph_bytes(facts, busiest_layers, rules.cuda_graph_max_batch, tp, dbytes, ep)
+    )
     in_budget = rules.cuda_graph_in_budget and not eager
 
     measured = dict(target.measured)
@@ -260,7 +292,12 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
             return [int(explicit_kv)] * pp
         out = []
         for s in range(pp):
-            used = stage_w[s] + activation[s] * act_scale + nt + (graph * graph_scale if in_budget else 0.0)
+            used = (
+                stage_w[s]
+                + activation[s] * act_scale
+                + nt
+                + (graph * graph_scale if in_budget else 0.0)
+            )
             out.append(int(budget - used))
         return out
 
@@ -292,10 +329,14 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
     # -- verdict --------------------------------------------------------------------------
     needed_gpus = tp * pp * dp
     if target.num_gpus is not None and needed_gpus > target.num_gpus:
-        reasons.append(f"needs {needed_gpus} GPUs (TP {tp} x PP {pp} x DP {dp}) but {target.num_gpus} are available")
+        reasons.append(
+            f"needs {needed_gpus} GPUs (TP {tp} x PP {pp} x DP {dp}) but {target.num_gpus} are available"
+        )
     wmax = max(stage_w)
     if wmax > total:
-        reasons.append(f"weights need {wmax / GiB:.1f} GiB per GPU, more than the GPU's {total / GiB:.1f} GiB: raise TP/PP or quantize")
+        reasons.append(
+            f"weights need {wmax / GiB:.1f} GiB per GPU, more than the GPU's {total / GiB:.1f} GiB: raise TP/PP or quantize"
+        )
     elif not explicit_kv and min(avail_mid) <= 0:
         reasons.append(
             f"no memory left for the KV cache: weights {wmax / GiB:.1f} GiB + overheads exceed the "
@@ -315,9 +356,13 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
             )
     if explicit_kv:
         used = wmax + max(activation) + non_torch + graph + explicit_kv
-        notes.append("--kv-cache-memory-bytes set: the KV cache size ignores --gpu-memory-utilization")
+        notes.append(
+            "--kv-cache-memory-bytes set: the KV cache size ignores --gpu-memory-utilization"
+        )
         if used > total:
-            reasons.append(f"weights + activations + the fixed {explicit_kv / GiB:.1f} GiB KV cache exceed the GPU ({total / GiB:.1f} GiB)")
+            reasons.append(
+                f"weights + activations + the fixed {explicit_kv / GiB:.1f} GiB KV cache exceed the GPU ({total / GiB:.1f} GiB)"
+            )
     elif graph and not in_budget and budget + graph > total:
         notes.append(
             f"CUDA graphs (~{graph / GiB:.2f} GiB) are captured outside the budget in this vLLM; "
@@ -326,33 +371,78 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
 
     fits = not reasons
     if fits:
-        verdict = (
-            f"starts: {kv_mid.tokens:,} KV tokens, {kv_mid.max_concurrency:.2f}x concurrent requests of {max_model_len:,} tokens"
-        )
+        verdict = f"starts: {kv_mid.tokens:,} KV tokens, {kv_mid.max_concurrency:.2f}x concurrent requests of {max_model_len:,} tokens"
     else:
         verdict = "fails: " + reasons[0]
     notes.append(
         f"vLLM {version or 'newest known'} ({rules.engine}): profile batch {rules.profile_tokens:,} tokens / "
         f"{rules.profile_seqs} requests; block size {rules.block_size}; "
-        + ("CUDA graphs counted inside the budget" if in_budget else "CUDA graphs outside the budget" if graph else "no CUDA graphs")
+        + (
+            "CUDA graphs counted inside the budget"
+            if in_budget
+            else "CUDA graphs outside the budget"
+            if graph
+            else "no CUDA graphs"
+        )
     )
     if facts.best_effort:
         notes.append("unknown architecture: best-effort estimate from generic transformer formulas")
     if kv_mid.padding_layers:
-        notes.append(f"hybrid attention: {kv_mid.groups} KV groups, {kv_mid.padding_layers} padding layer(s) as vLLM adds")
+        notes.append(
+            f"hybrid attention: {kv_mid.groups} KV groups, {kv_mid.padding_layers} padding layer(s) as vLLM adds"
+        )
 
     first_stage = stages[0]
     terms = (
-        Term("weights", "Weights", wmax, wmax * 0.98, wmax * 1.02, _weights_basis(plan.label, first_stage, tp, pp), False),
-        Term("activation", "Activation peak", max(activation), max(activation) * 0.6, max(activation) * 1.5,
-             f"profile run: {rules.profile_tokens:,} tokens forward + sampler over {rules.profile_seqs} x {facts.vocab_size:,} logits", "activation" not in measured),
-        Term("non_torch", "Non-torch (NCCL, buffers)", non_torch, nt_low, nt_high,
-             "CUDA/NCCL allocations outside PyTorch" + (" (TP/PP all-reduce buffers)" if world > 1 else ""), "non_torch" not in measured),
-        Term("cuda_graph", "CUDA graphs", graph, graph * 0.5, graph * 1.6,
-             "--enforce-eager: none" if eager else f"graphs up to batch {rules.cuda_graph_max_batch}" + (" (inside the budget)" if in_budget else " (outside the budget)"),
-             not eager and "cuda_graph" not in measured),
-        Term("kv_cache", "KV cache", float(min(avail_mid)), float(min(avail_lo)), float(min(avail_hi)),
-             "what is left of the budget" if not explicit_kv else "--kv-cache-memory-bytes", False),
+        Term(
+            "weights",
+            "Weights",
+            wmax,
+            wmax * 0.98,
+            wmax * 1.02,
+            _weights_basis(plan.label, first_stage, tp, pp),
+            False,
+        ),
+        Term(
+            "activation",
+            "Activation peak",
+            max(activation),
+            max(activation) * 0.6,
+            max(activation) * 1.5,
+            f"profile run: {rules.profile_tokens:,} tokens forward + sampler over {rules.profile_seqs} x {facts.vocab_size:,} logits",
+            "activation" not in measured,
+        ),
+        Term(
+            "non_torch",
+            "Non-torch (NCCL, buffers)",
+            non_torch,
+            nt_low,
+            nt_high,
+            "CUDA/NCCL allocations outside PyTorch"
+            + (" (TP/PP all-reduce buffers)" if world > 1 else ""),
+            "non_torch" not in measured,
+        ),
+        Term(
+            "cuda_graph",
+            "CUDA graphs",
+            graph,
+            graph * 0.5,
+            graph * 1.6,
+            "--enforce-eager: none"
+            if eager
+            else f"graphs up to batch {rules.cuda_graph_max_batch}"
+            + (" (inside the budget)" if in_budget else " (outside the budget)"),
+            not eager and "cuda_graph" not in measured,
+        ),
+        Term(
+            "kv_cache",
+            "KV cache",
+            float(min(avail_mid)),
+            float(min(avail_lo)),
+            float(min(avail_hi)),
+            "what is left of the budget" if not explicit_kv else "--kv-cache-memory-bytes",
+            False,
+        ),
     )
     est = Estimate(
         model=facts.name,

@@ -83,7 +83,20 @@ DEFAULT_PLANNING_GPU = "H100 80GB"
 
 def _norm(text: str) -> str:
     text = text.lower()
-    for word in ("nvidia", "geforce", "tesla", "quadro", "pcie", "sxm5", "sxm4", "sxm", "hbm3", "hbm3e", "-", "_"):
+    for word in (
+        "nvidia",
+        "geforce",
+        "tesla",
+        "quadro",
+        "pcie",
+        "sxm5",
+        "sxm4",
+        "sxm",
+        "hbm3",
+        "hbm3e",
+        "-",
+        "_",
+    ):
         text = text.replace(word, " ")
     return " ".join(text.split())
 
@@ -116,4 +129,8 @@ def find_gpu(name: str) -> GpuSpec | None:
 
 def custom_gpu(total_gib: float, name: str | None = None) -> GpuSpec:
     """A GPU of a given size (for `--gpu-memory-gib`); assumes a modern (Hopper-class) card."""
-    return GpuSpec(name=name or f"custom {total_gib:g} GiB", total_bytes=int(total_gib * GiB), compute_capability=(9, 0))
+    return GpuSpec(
+        name=name or f"custom {total_gib:g} GiB",
+        total_bytes=int(total_gib * GiB),
+        compute_capability=(9, 0),
+    )

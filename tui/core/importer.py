@@ -40,7 +40,9 @@ def split_command(text: str) -> list[str]:
         raise UserError(f"cannot read the command line: {exc} (check the quotes)") from None
 
 
-def parse_command(text: str, arity: OptionArity | None = None, cwd: str | None = None) -> ServeConfig:
+def parse_command(
+    text: str, arity: OptionArity | None = None, cwd: str | None = None
+) -> ServeConfig:
     """A pasted command line -> ServeConfig."""
     tokens = split_command(text)
     env, args = _find_vllm_args(tokens)
@@ -69,7 +71,9 @@ def parse_args(
             else:
                 passthrough.append(tok)
             continue
-        name, inline = (tok.split("=", 1) + [None])[:2] if tok.startswith("--") and "=" in tok else (tok, None)
+        name, inline = (
+            (tok.split("=", 1) + [None])[:2] if tok.startswith("--") and "=" in tok else (tok, None)
+        )
         option = normalise_option(name)
         if option == "--model":
             model, i = _value(option, inline, args, i)
@@ -175,15 +179,23 @@ def _find_vllm_args(tokens: list[str]) -> tuple[dict[str, str], list[str]]:
             module = rest[j + 1]
             if module in _API_SERVER_MODULES:
                 return env, rest[j + 2 :]
-            if module == "vllm.entrypoints.cli.main" and j + 2 < len(rest) and rest[j + 2] == "serve":
+            if (
+                module == "vllm.entrypoints.cli.main"
+                and j + 2 < len(rest)
+                and rest[j + 2] == "serve"
+            ):
                 return env, rest[j + 3 :]
         if "vllm-openai" in tok and j > 0:
             env.update(_docker_env(rest[:j]))
             return env, rest[j + 1 :]
-    if rest and (rest[0].startswith("--") or len(rest) > 1 and rest[1].startswith("--") and "/" in rest[0]):
+    if rest and (
+        rest[0].startswith("--") or len(rest) > 1 and rest[1].startswith("--") and "/" in rest[0]
+    ):
         # Bare arguments (`--model X ...` or `org/model --flag ...`) are accepted too.
         return env, rest
-    raise UserError("not a vLLM command: expected `vllm serve MODEL ...` or `python -m vllm.entrypoints.openai.api_server ...`")
+    raise UserError(
+        "not a vLLM command: expected `vllm serve MODEL ...` or `python -m vllm.entrypoints.openai.api_server ...`"
+    )
 
 
 def _docker_env(tokens: Sequence[str]) -> dict[str, str]:

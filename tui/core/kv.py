@@ -111,7 +111,9 @@ class KVResult:
     padding_layers: int
 
 
-def blocks_for_request(kind: str, length: int, block_size: int, sliding_window: int | None, mnbt: int) -> int:
+def blocks_for_request(
+    kind: str, length: int, block_size: int, sliding_window: int | None, mnbt: int
+) -> int:
     """Blocks one request of `length` tokens needs in one group (vLLM spec.max_memory_usage)."""
     if kind == "sliding" and sliding_window:
         tokens = min(sliding_window - 1 + mnbt, length)
@@ -139,7 +141,9 @@ def compute_kv(
     stage_layers = pp_layer_counts(facts.num_layers, pp)
     starts = [sum(stage_layers[:s]) for s in range(pp)]
     if engine == "V0":
-        return _v0(facts, available_per_stage, per_layer, block_size, max_model_len, stage_layers, starts)
+        return _v0(
+            facts, available_per_stage, per_layer, block_size, max_model_len, stage_layers, starts
+        )
 
     grouping = kv_groups(facts, hybrid=hybrid)
     new_tokens = at_least(version, "0.32.0")
@@ -155,7 +159,9 @@ def compute_kv(
 
     def per_request(length: int) -> int:
         return sum(
-            blocks_for_request(kind, length, block_size, facts.sliding_window, max_num_batched_tokens)
+            blocks_for_request(
+                kind, length, block_size, facts.sliding_window, max_num_batched_tokens
+            )
             for kind in grouping.kinds
         )
 
@@ -176,7 +182,11 @@ def compute_kv(
     fit = num_blocks > 0 and fits(max_model_len)
     best = _largest(fits, max(max_model_len, facts.derived_max_model_len))
     busiest = max(
-        sum(1 for i in range(starts[s], starts[s] + stage_layers[s]) if i not in facts.cross_attention_layers)
+        sum(
+            1
+            for i in range(starts[s], starts[s] + stage_layers[s])
+            if i not in facts.cross_attention_layers
+        )
         for s in range(pp)
     )
     return KVResult(
@@ -204,7 +214,9 @@ def _v0(
     blocks = []
     for s, avail in enumerate(available_per_stage):
         layers = sum(
-            1 for i in range(starts[s], starts[s] + stage_layers[s]) if i not in facts.cross_attention_layers
+            1
+            for i in range(starts[s], starts[s] + stage_layers[s])
+            if i not in facts.cross_attention_layers
         )
         blocks.append(max(0, avail // (per_layer * layers * block_size)) if layers else 0)
     num_blocks = min(blocks)

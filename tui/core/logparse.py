@@ -54,14 +54,32 @@ def split_line(text: str) -> LogLine:
     m = _PREFIX.match(text)
     if m:
         pid = m.group("pid")
-        return LogLine(text, m.group("level"), m.group("proc"), int(pid) if pid else None, m.group("ts"), m.group("src"), m.group("msg"))
+        return LogLine(
+            text,
+            m.group("level"),
+            m.group("proc"),
+            int(pid) if pid else None,
+            m.group("ts"),
+            m.group("src"),
+            m.group("msg"),
+        )
     m = _PROC_ONLY.match(text)
     if m:
         pid = m.group("pid")
         inner = split_line(m.group("msg")) if m.group("msg")[:1].isupper() else None
         if inner and inner.level:
-            return LogLine(text, inner.level, m.group("proc"), int(pid) if pid else None, inner.timestamp, inner.source, inner.message)
-        return LogLine(text, None, m.group("proc"), int(pid) if pid else None, None, None, m.group("msg"))
+            return LogLine(
+                text,
+                inner.level,
+                m.group("proc"),
+                int(pid) if pid else None,
+                inner.timestamp,
+                inner.source,
+                inner.message,
+            )
+        return LogLine(
+            text, None, m.group("proc"), int(pid) if pid else None, None, None, m.group("msg")
+        )
     if text.startswith(("INFO:", "WARNING:", "ERROR:")):
         level, _, msg = text.partition(":")
         return LogLine(text, level, "uvicorn", None, None, None, msg.strip())
@@ -170,7 +188,12 @@ class LogParser:
         m = _LISTEN.search(msg)
         if m and "Starting vLLM" in msg or (m and "Uvicorn running" in msg):
             out.append(Listening(n, m.group(1)))
-        if line.level in ("ERROR", "CRITICAL") or line.level is None or "Error" in msg or "error" in msg:
+        if (
+            line.level in ("ERROR", "CRITICAL")
+            or line.level is None
+            or "Error" in msg
+            or "error" in msg
+        ):
             diag = diagnose(msg)
             if diag is not None:
                 out.append(ErrorSeen(n, diag, msg))
@@ -196,7 +219,9 @@ def _version(msg: str) -> str | None:
     return None
 
 
-_SHARDS = re.compile(r"Loading (?:safetensors|pt|bin)? ?checkpoint shards:\s+(\d+)% Completed \|\s*(\d+)/(\d+)")
+_SHARDS = re.compile(
+    r"Loading (?:safetensors|pt|bin)? ?checkpoint shards:\s+(\d+)% Completed \|\s*(\d+)/(\d+)"
+)
 _CAPTURE = re.compile(r"Capturing CUDA graphs?.*?(\d+)%")
 _DOWNLOAD = re.compile(r"(?:Downloading|Fetching)\b.*?(\d+)%")
 
@@ -252,10 +277,16 @@ def _f(text: str) -> float:
 _MEM_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
     (re.compile(p), keys)
     for p, keys in (
-        (r"(?:Model loading|Loading model weights) took " + _NUM + r" ?(?:GiB|GB)", ("weights_gib",)),
+        (
+            r"(?:Model loading|Loading model weights) took " + _NUM + r" ?(?:GiB|GB)",
+            ("weights_gib",),
+        ),
         (r"Available KV cache memory: " + _NUM + " GiB", ("kv_cache_gib",)),
         (r"KV cache size: " + _NUM + " tokens", ("kv_cache_tokens",)),
-        (r"Maximum concurrency for " + _NUM + r" tokens per request: " + _NUM + "x", ("concurrency_len", "max_concurrency")),
+        (
+            r"Maximum concurrency for " + _NUM + r" tokens per request: " + _NUM + "x",
+            ("concurrency_len", "max_concurrency"),
+        ),
         (r"# (?:GPU|gpu|cuda|CUDA) blocks: " + _NUM, ("gpu_blocks",)),
         (r"Graph capturing finished in [\d.]+ secs?, took " + _NUM + " GiB", ("cuda_graph_gib",)),
         (r"Estimated CUDA graph memory: " + _NUM + " GiB", ("cuda_graph_estimate_gib",)),
@@ -268,13 +299,29 @@ _MEM_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"kv_cache_size=" + _NUM + "GiB", ("kv_cache_gib",)),
         (r"non_torch_memory=" + _NUM + "GiB", ("non_torch_gib",)),
         (r"peak_torch_memory=" + _NUM + "GiB", ("peak_torch_gib",)),
-        (r"Actual usage is " + _NUM + r" GiB for weight, " + _NUM + r" GiB for peak activation, " + _NUM + r" GiB for non-torch memory(?:, and " + _NUM + r" GiB for CUDAGraph memory)?",
-         ("weights_gib", "activation_gib", "non_torch_gib", "cuda_graph_gib")),
-        (r"Desired GPU memory utilization is \(" + _NUM + ", " + _NUM + " GiB\\)", ("utilization", "budget_gib")),
+        (
+            r"Actual usage is "
+            + _NUM
+            + r" GiB for weight, "
+            + _NUM
+            + r" GiB for peak activation, "
+            + _NUM
+            + r" GiB for non-torch memory(?:, and "
+            + _NUM
+            + r" GiB for CUDAGraph memory)?",
+            ("weights_gib", "activation_gib", "non_torch_gib", "cuda_graph_gib"),
+        ),
+        (
+            r"Desired GPU memory utilization is \(" + _NUM + ", " + _NUM + " GiB\\)",
+            ("utilization", "budget_gib"),
+        ),
         (r"Free memory on device \(" + _NUM + "/" + _NUM + " GiB\\)", ("free_gib", "total_gib")),
         (r"torch peak memory increase: " + _NUM + "GiB", ("activation_gib",)),
         (r"non-torch forward increase memory: " + _NUM + "GiB", ("non_torch_gib",)),
-        (r"(?:Auto|Explicitly) set \(" + _NUM + "/" + _NUM + r"\) GiB for KV cache", ("kv_cache_gib", "total_gib")),
+        (
+            r"(?:Auto|Explicitly) set \(" + _NUM + "/" + _NUM + r"\) GiB for KV cache",
+            ("kv_cache_gib", "total_gib"),
+        ),
         (r"(" + _NUM[1:-1] + r") GiB memory was consumed by non-kv usages", ("non_kv_gib",)),
         (r"with " + _NUM + r" GiB requested memory", ("budget_gib",)),
     )  # fmt: skip

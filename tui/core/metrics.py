@@ -48,7 +48,11 @@ class Histogram:
         if older is None:
             return self
         old = dict(older.buckets)
-        return Histogram(tuple((b, c - old.get(b, 0.0)) for b, c in self.buckets), self.count - older.count, self.total - older.total)
+        return Histogram(
+            tuple((b, c - old.get(b, 0.0)) for b, c in self.buckets),
+            self.count - older.count,
+            self.total - older.total,
+        )
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,11 @@ def parse_scrape(text: str, now: float) -> Scrape:
                     count += s.value
                 elif s.name.endswith("_sum"):
                     total += s.value
-            hist_parts[name] = {"buckets": tuple(sorted(buckets.items())), "count": count, "total": total}
+            hist_parts[name] = {
+                "buckets": tuple(sorted(buckets.items())),
+                "count": count,
+                "total": total,
+            }
     histograms = {n: Histogram(p["buckets"], p["count"], p["total"]) for n, p in hist_parts.items()}  # type: ignore[arg-type]
     return Scrape(now, counters, gauges, histograms)
 

@@ -158,7 +158,9 @@ def text_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     return dict(config), arch or str(config.get("model_type", ""))
 
 
-def facts_from_config(config: Mapping[str, Any], name: str = "", source: str = "config.json") -> ModelFacts:
+def facts_from_config(
+    config: Mapping[str, Any], name: str = "", source: str = "config.json"
+) -> ModelFacts:
     """Parse a HF config.json into ModelFacts, or UserError saying what is missing."""
     if not isinstance(config, Mapping):
         raise UserError(f"{name or 'config.json'}: expected a JSON object")
@@ -191,12 +193,23 @@ def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFa
     head_dim = int(head_dim) if isinstance(head_dim, int | float) and head_dim else hidden // heads
     inter = _int(cfg, "intermediate_size", "ffn_dim", "n_inner", default=4 * hidden)
     vocab = _int(cfg, "vocab_size", "padded_vocab_size")
-    max_pos = _int(cfg, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", default=2048)
+    max_pos = _int(
+        cfg, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", default=2048
+    )
     dtype = str(_first(cfg, "torch_dtype", "dtype", default="bfloat16")).replace("torch.", "")
     tie = bool(cfg.get("tie_word_embeddings", arch.startswith(("Gemma", "gemma"))))
 
-    num_experts = _int(cfg, "num_experts", "n_routed_experts", "num_local_experts", "num_experts_per_layer", default=0)
-    topk = _int(cfg, "num_experts_per_tok", "moe_top_k", "top_k_experts", "experts_per_token", default=0)
+    num_experts = _int(
+        cfg,
+        "num_experts",
+        "n_routed_experts",
+        "num_local_experts",
+        "num_experts_per_layer",
+        default=0,
+    )
+    topk = _int(
+        cfg, "num_experts_per_tok", "moe_top_k", "top_k_experts", "experts_per_token", default=0
+    )
     moe_inter = _int(cfg, "moe_intermediate_size", default=inter if num_experts else 0)
     shared = 0
     if num_experts:
@@ -271,7 +284,9 @@ def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFa
     )
 
 
-def _layer_types(cfg: Mapping[str, Any], arch: str, layers: int) -> tuple[tuple[str, ...] | None, int | None]:
+def _layer_types(
+    cfg: Mapping[str, Any], arch: str, layers: int
+) -> tuple[tuple[str, ...] | None, int | None]:
     """Per-layer attention kind, following how vLLM reads each family's config."""
     window = cfg.get("sliding_window")
     window = int(window) if isinstance(window, int | float) and window else None
@@ -289,7 +304,9 @@ def _layer_types(cfg: Mapping[str, Any], arch: str, layers: int) -> tuple[tuple[
     if window and cfg.get("use_sliding_window") is False:
         return None, None
     if window and window < _int(cfg, "max_position_embeddings", default=window + 1):
-        if cfg.get("use_sliding_window") is None and not arch.startswith(("Mistral", "Mixtral", "Phi3")):
+        if cfg.get("use_sliding_window") is None and not arch.startswith(
+            ("Mistral", "Mixtral", "Phi3")
+        ):
             return None, None
         # Every layer slides (Mistral v0.1 style): vLLM gives each layer a window-sized cache.
         return tuple("sliding" for _ in range(layers)), window
@@ -306,7 +323,9 @@ def parse_quant(qc: Any) -> Quant | None:
     bits = qc.get("bits") or qc.get("w_bit") or qc.get("weight_bits")
     group = qc.get("group_size") or qc.get("q_group_size") or 128
     if method in ("awq", "gptq", "awq_marlin", "gptq_marlin"):
-        return Quant(method, float(bits or 4), int(group) if isinstance(group, int) and group > 0 else 128)
+        return Quant(
+            method, float(bits or 4), int(group) if isinstance(group, int) and group > 0 else 128
+        )
     if method == "fp8":
         return Quant("fp8", 8.0, notes=str(qc.get("weight_block_size") or "per-tensor"))
     if method == "mxfp4":
@@ -324,14 +343,20 @@ def parse_quant(qc: Any) -> Quant | None:
                 if w.get("type") == "float" and wbits == 4:
                     wbits = 4.5  # nvfp4: fp4 + fp8 scale per 16
         kv = qc.get("kv_cache_scheme")
-        return Quant("compressed-tensors", wbits, kv_scheme=str(kv.get("type")) if isinstance(kv, dict) else None)
+        return Quant(
+            "compressed-tensors",
+            wbits,
+            kv_scheme=str(kv.get("type")) if isinstance(kv, dict) else None,
+        )
     if method in ("modelopt", "modelopt_fp4"):
         algo = str(qc.get("quant_algo") or "").lower()
         return Quant(method, 4.5 if "fp4" in algo else 8.0)
     return Quant(method, float(bits) if isinstance(bits, int | float) else 16.0)
 
 
-def safetensors_summary(headers: list[Mapping[str, Any]]) -> tuple[int, dict[str, tuple[str, tuple[int, ...]]]]:
+def safetensors_summary(
+    headers: list[Mapping[str, Any]],
+) -> tuple[int, dict[str, tuple[str, tuple[int, ...]]]]:
     """Total bytes and {tensor: (dtype, shape)} from parsed safetensors JSON headers."""
     total = 0
     tensors: dict[str, tuple[str, tuple[int, ...]]] = {}
@@ -341,5 +366,8 @@ def safetensors_summary(headers: list[Mapping[str, Any]]) -> tuple[int, dict[str
                 continue
             offsets = info.get("data_offsets") or [0, 0]
             total += int(offsets[1]) - int(offsets[0])
-            tensors[tname] = (str(info.get("dtype")), tuple(int(x) for x in info.get("shape") or ()))
+            tensors[tname] = (
+                str(info.get("dtype")),
+                tuple(int(x) for x in info.get("shape") or ()),
+            )
     return total, tensors

@@ -15,7 +15,16 @@ from tui.core.validate import Context, Finding, validate
 INPUT_ERRORS = frozenset({"utilization-range", "range", "choice"})
 #: Validation errors that also make the estimate's verdict "fails".
 BLOCKING = frozenset(
-    {"tp-heads", "gpu-count", "max-len-too-long", "quant-conflict", "bf16-unsupported", "fp8-kv-unsupported", "fp8-unsupported", "flag-unknown-to-vllm"}
+    {
+        "tp-heads",
+        "gpu-count",
+        "max-len-too-long",
+        "quant-conflict",
+        "bf16-unsupported",
+        "fp8-kv-unsupported",
+        "fp8-unsupported",
+        "flag-unknown-to-vllm",
+    }
 )
 
 
@@ -62,10 +71,22 @@ def plan(
         extra={"free_port": free_port} if free_port else {},
     )
     findings = tuple(validate(cfg, ctx))
-    if facts is None or not gpus or any(f.code in INPUT_ERRORS and f.level == "error" for f in findings):
+    if (
+        facts is None
+        or not gpus
+        or any(f.code in INPUT_ERRORS and f.level == "error" for f in findings)
+    ):
         return PlanResult(None, findings, gpus, planning)
     gpu = min(gpus, key=lambda g: g.total_bytes)
-    target = Target(gpu=gpu, num_gpus=len(gpus), vllm_version=vllm_version, engine=engine, entry=entry, device=device, measured=dict(measured or {}))
+    target = Target(
+        gpu=gpu,
+        num_gpus=len(gpus),
+        vllm_version=vllm_version,
+        engine=engine,
+        entry=entry,
+        device=device,
+        measured=dict(measured or {}),
+    )
     est = estimate(facts, cfg, target)
     blocking = [f for f in findings if f.level == "error" and f.code in BLOCKING]
     if blocking:

@@ -8,10 +8,19 @@ as a fatal error is logged, even if the process keeps running (a hung server is 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from tui.core.diagnose import Diagnosis
-from tui.core.logparse import PHASES, ErrorSeen, Event, Listening, LogParser, MemoryReport, Phase, Throughput, VersionSeen
+from tui.core.logparse import (
+    ErrorSeen,
+    Event,
+    Listening,
+    LogParser,
+    MemoryReport,
+    Phase,
+    Throughput,
+    VersionSeen,
+)
 
 MAX_SAMPLES = 720  # two hours of 10-second stats lines
 
@@ -62,7 +71,15 @@ class RunState:
 
     def as_json(self) -> dict[str, object]:
         mem = self.memory_dict
-        keys = ("weights_gib", "activation_gib", "non_torch_gib", "kv_cache_gib", "kv_cache_tokens", "max_concurrency", "cuda_graph_gib")
+        keys = (
+            "weights_gib",
+            "activation_gib",
+            "non_torch_gib",
+            "kv_cache_gib",
+            "kv_cache_tokens",
+            "max_concurrency",
+            "cuda_graph_gib",
+        )
         memory = {k: mem.get(k) for k in keys}
         if "kv_cache_tokens" in mem:
             memory["kv_cache_tokens"] = int(mem["kv_cache_tokens"])
@@ -74,7 +91,9 @@ class RunState:
             "vllm_version": self.vllm_version,
             "state": self.startup_state,
             "run_state": self.state,
-            "phases": [{"name": p.name, "progress": p.progress, "line": p.line_no} for p in self.phases],
+            "phases": [
+                {"name": p.name, "progress": p.progress, "line": p.line_no} for p in self.phases
+            ],
             "memory": memory,
             "throughput": [
                 {
@@ -120,7 +139,13 @@ def reduce(state: RunState, event: Event) -> RunState:
         return replace(state, throughput=samples)
     if isinstance(event, ErrorSeen):
         errors = (*state.errors, event.diagnosis)[-50:]
-        new_state = "failed" if event.diagnosis.fatal and state.state in ("starting", "ready") and _fatal_now(state, event.diagnosis) else state.state
+        new_state = (
+            "failed"
+            if event.diagnosis.fatal
+            and state.state in ("starting", "ready")
+            and _fatal_now(state, event.diagnosis)
+            else state.state
+        )
         return replace(state, errors=errors, state=new_state)
     if isinstance(event, VersionSeen):
         return replace(state, vllm_version=state.vllm_version or event.version)

@@ -34,7 +34,11 @@ class Fix:
         return new
 
     def as_json(self) -> dict[str, Any]:
-        return {"label": {"en": self.label.en, "ja": self.label.ja}, "set": dict(self.set), "env": dict(self.env)}
+        return {
+            "label": {"en": self.label.en, "ja": self.label.ja},
+            "set": dict(self.set),
+            "env": dict(self.env),
+        }
 
 
 @dataclass(frozen=True)
@@ -123,18 +127,30 @@ def _ranges(cfg: ServeConfig, ctx: Context) -> list[Finding]:
         if s.kind in ("int", "float") and isinstance(value, int | float):
             if s.dest == "max_model_len" and value == -1:
                 continue
-            low_bad = s.minimum is not None and (value <= s.minimum if s.exclusive_minimum else value < s.minimum)
+            low_bad = s.minimum is not None and (
+                value <= s.minimum if s.exclusive_minimum else value < s.minimum
+            )
             high_bad = s.maximum is not None and value > s.maximum
             if low_bad or high_bad:
                 bound = f">= {s.minimum:g}" if low_bad else f"<= {s.maximum:g}"
                 fix_value = s.minimum if low_bad else s.maximum
-                fix = _set(t(f"Set {s.flag} to {fix_value:g}", f"{s.flag} を {fix_value:g} に設定"), **{s.dest: fix_value}) if not s.exclusive_minimum else None
+                fix = (
+                    _set(
+                        t(f"Set {s.flag} to {fix_value:g}", f"{s.flag} を {fix_value:g} に設定"),
+                        **{s.dest: fix_value},
+                    )
+                    if not s.exclusive_minimum
+                    else None
+                )
                 out.append(
                     Finding(
                         "error",
                         "range",
                         (s.flag or s.dest,),
-                        t(f"{s.flag} must be {bound} (got {value:g}).", f"{s.flag} は {bound} である必要があります（{value:g} が指定されています）。"),
+                        t(
+                            f"{s.flag} must be {bound} (got {value:g}).",
+                            f"{s.flag} は {bound} である必要があります（{value:g} が指定されています）。",
+                        ),
                         fix,
                     )
                 )
@@ -146,8 +162,13 @@ def _ranges(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                     "error",
                     "choice",
                     (s.flag or s.dest,),
-                    t(f"{s.flag} {value} is not accepted by vLLM; allowed: {allowed}.", f"{s.flag} {value} は vLLM で使えません。使える値: {allowed}。"),
-                    _set(t(f"Use {nearest}", f"{nearest} を使う"), **{s.dest: nearest}) if nearest is not None else None,
+                    t(
+                        f"{s.flag} {value} is not accepted by vLLM; allowed: {allowed}.",
+                        f"{s.flag} {value} は vLLM で使えません。使える値: {allowed}。",
+                    ),
+                    _set(t(f"Use {nearest}", f"{nearest} を使う"), **{s.dest: nearest})
+                    if nearest is not None
+                    else None,
                 )
             )
     return out
@@ -198,7 +219,10 @@ def _tensor_parallel(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                 f"TP {tp} does not divide the model's {f.num_heads} attention heads ({f.num_kv_heads} KV heads); vLLM will refuse to start. Valid TP sizes: {listed}.",
                 f"TP {tp} はこのモデルのアテンションヘッド数 {f.num_heads}（KV ヘッド {f.num_kv_heads}）を割り切れないため、vLLM は起動しません。使える TP: {listed}。",
             ),
-            _set(t(f"Use --tensor-parallel-size {best}", f"--tensor-parallel-size {best} を使う"), tensor_parallel_size=best),
+            _set(
+                t(f"Use --tensor-parallel-size {best}", f"--tensor-parallel-size {best} を使う"),
+                tensor_parallel_size=best,
+            ),
         )
     ]
 
@@ -208,7 +232,10 @@ def _gpu_count(cfg: ServeConfig, ctx: Context) -> list[Finding]:
     gpus = ctx.num_gpus if ctx.num_gpus is not None else (len(ctx.gpus) or None)
     if gpus is None:
         return []
-    tp, pp, dp = (int(cfg.get(k) or 1) for k in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size"))
+    tp, pp, dp = (
+        int(cfg.get(k) or 1)
+        for k in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size")
+    )
     need = tp * pp * dp
     if need <= gpus:
         return []
@@ -218,7 +245,10 @@ def _gpu_count(cfg: ServeConfig, ctx: Context) -> list[Finding]:
         if ctx.facts:
             ok = [v for v in valid_tp_sizes(ctx.facts, new_tp)]
             new_tp = max(ok) if ok else 1
-        fix = _set(t(f"Use --tensor-parallel-size {new_tp}", f"--tensor-parallel-size {new_tp} を使う"), tensor_parallel_size=new_tp)
+        fix = _set(
+            t(f"Use --tensor-parallel-size {new_tp}", f"--tensor-parallel-size {new_tp} を使う"),
+            tensor_parallel_size=new_tp,
+        )
     return [
         Finding(
             "error",
@@ -248,7 +278,10 @@ def _lora(cfg: ServeConfig, ctx: Context) -> list[Finding]:
             "warning",
             "lora-disabled",
             tuple(str(u) for u in used) + ("--enable-lora",),
-            t(f"{names} has no effect without --enable-lora.", f"{names} は --enable-lora なしでは効果がありません。"),
+            t(
+                f"{names} has no effect without --enable-lora.",
+                f"{names} は --enable-lora なしでは効果がありません。",
+            ),
             _set(t("Turn on --enable-lora", "--enable-lora を有効にする"), enable_lora=True),
         )
     ]
@@ -299,11 +332,22 @@ def _dtype_and_fp8(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                 ("--kv-cache-dtype",),
                 t(
                     f"FP8 KV cache on {gpu.name} (compute capability {cc}): "
-                    + ("not supported." if level == "error" else "only some attention backends support it on this GPU."),
+                    + (
+                        "not supported."
+                        if level == "error"
+                        else "only some attention backends support it on this GPU."
+                    ),
                     f"{gpu.name}（Compute Capability {cc}）での FP8 KV キャッシュ: "
-                    + ("非対応です。" if level == "error" else "この GPU では一部のアテンションバックエンドのみ対応しています。"),
+                    + (
+                        "非対応です。"
+                        if level == "error"
+                        else "この GPU では一部のアテンションバックエンドのみ対応しています。"
+                    ),
                 ),
-                _set(t("Use --kv-cache-dtype auto", "--kv-cache-dtype auto を使う"), kv_cache_dtype="auto"),
+                _set(
+                    t("Use --kv-cache-dtype auto", "--kv-cache-dtype auto を使う"),
+                    kv_cache_dtype="auto",
+                ),
             )
         )
     if cfg.get("quantization") == "fp8" and not gpu.fp8 and gpu.compute_capability >= (8, 0):
@@ -324,7 +368,10 @@ def _dtype_and_fp8(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                 "error",
                 "fp8-unsupported",
                 ("--quantization",),
-                t(f"FP8 quantization needs compute capability 8.0+; {gpu.name} is {cc}.", f"FP8 量子化には Compute Capability 8.0 以上が必要です。{gpu.name} は {cc} です。"),
+                t(
+                    f"FP8 quantization needs compute capability 8.0+; {gpu.name} is {cc}.",
+                    f"FP8 量子化には Compute Capability 8.0 以上が必要です。{gpu.name} は {cc} です。",
+                ),
                 _set(t("Remove --quantization", "--quantization を外す"), quantization=None),
             )
         )
@@ -361,7 +408,10 @@ def _max_model_len(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                 f"--max-model-len {mml:,} is larger than the model's maximum ({limit:,}); vLLM refuses to start.",
                 f"--max-model-len {mml:,} はモデルの最大長（{limit:,}）より大きいため、vLLM は起動しません。",
             ),
-            _set(t(f"Use --max-model-len {limit}", f"--max-model-len {limit} を使う"), max_model_len=limit),
+            _set(
+                t(f"Use --max-model-len {limit}", f"--max-model-len {limit} を使う"),
+                max_model_len=limit,
+            ),
         ),
         Finding(
             "info",
@@ -371,7 +421,10 @@ def _max_model_len(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                 "To force it anyway set VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 (quality past the trained length is not guaranteed).",
                 "どうしても使う場合は VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 を設定します（学習時の長さを超えた品質は保証されません）。",
             ),
-            Fix(t("Set VLLM_ALLOW_LONG_MAX_MODEL_LEN=1", "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 を設定"), env=(("VLLM_ALLOW_LONG_MAX_MODEL_LEN", "1"),)),
+            Fix(
+                t("Set VLLM_ALLOW_LONG_MAX_MODEL_LEN=1", "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 を設定"),
+                env=(("VLLM_ALLOW_LONG_MAX_MODEL_LEN", "1"),),
+            ),
         ),
     ]
 
@@ -406,7 +459,10 @@ def _double_quant(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                 "info",
                 "quant-redundant",
                 ("--quantization",),
-                t(f"The checkpoint is already {have}; --quantization {q} is redundant.", f"チェックポイントはすでに {have} です。--quantization {q} は不要です。"),
+                t(
+                    f"The checkpoint is already {have}; --quantization {q} is redundant.",
+                    f"チェックポイントはすでに {have} です。--quantization {q} は不要です。",
+                ),
                 _set(t("Remove --quantization", "--quantization を外す"), quantization=None),
             )
         ]
@@ -448,8 +504,17 @@ def _network(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                 "error",
                 "port-in-use",
                 ("--port",),
-                t(f"Port {port} is already in use; vLLM would fail with 'address already in use'.", f"ポート {port} は使用中です。vLLM は 'address already in use' で失敗します。"),
-                _set(t(f"Use --port {ctx.extra.get('free_port', port + 1)}", f"--port {ctx.extra.get('free_port', port + 1)} を使う"), port=ctx.extra.get("free_port", port + 1)),
+                t(
+                    f"Port {port} is already in use; vLLM would fail with 'address already in use'.",
+                    f"ポート {port} は使用中です。vLLM は 'address already in use' で失敗します。",
+                ),
+                _set(
+                    t(
+                        f"Use --port {ctx.extra.get('free_port', port + 1)}",
+                        f"--port {ctx.extra.get('free_port', port + 1)} を使う",
+                    ),
+                    port=ctx.extra.get("free_port", port + 1),
+                ),
             )
         )
     return out
@@ -480,8 +545,12 @@ def _version_support(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                 "flag-unknown-to-vllm",
                 (s.flag,),
                 t(
-                    f"{s.flag} is not accepted by vLLM {version}" + (f": {hint.en.rstrip('.')}" if hint else "") + (f" (try {nearest})" if nearest and not hint else "."),
-                    f"{s.flag} は vLLM {version} では使えません" + (f": {hint.ja}" if hint else "") + (f"（代わりに {nearest}）" if nearest and not hint else "。"),
+                    f"{s.flag} is not accepted by vLLM {version}"
+                    + (f": {hint.en.rstrip('.')}" if hint else "")
+                    + (f" (try {nearest})" if nearest and not hint else "."),
+                    f"{s.flag} は vLLM {version} では使えません"
+                    + (f": {hint.ja}" if hint else "")
+                    + (f"（代わりに {nearest}）" if nearest and not hint else "。"),
                 ),
                 _set(t(f"Remove {s.flag}", f"{s.flag} を外す"), **{s.dest: None}),
             )
@@ -497,8 +566,10 @@ def _version_support(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                     "flag-unknown-to-vllm",
                     (u.flag,),
                     t(
-                        f"{u.flag} is not accepted by the installed vLLM {version}" + (f"; did you mean {u.suggestion}?" if u.suggestion else "."),
-                        f"{u.flag} はインストールされている vLLM {version} では使えません" + (f"。{u.suggestion} のことですか？" if u.suggestion else "。"),
+                        f"{u.flag} is not accepted by the installed vLLM {version}"
+                        + (f"; did you mean {u.suggestion}?" if u.suggestion else "."),
+                        f"{u.flag} はインストールされている vLLM {version} では使えません"
+                        + (f"。{u.suggestion} のことですか？" if u.suggestion else "。"),
                     ),
                 )
             )
@@ -514,7 +585,10 @@ def _expert_parallel(cfg: ServeConfig, ctx: Context) -> list[Finding]:
             "warning",
             "ep-dense",
             ("--enable-expert-parallel",),
-            t("--enable-expert-parallel has no effect on a dense (non-MoE) model.", "--enable-expert-parallel は MoE ではない（密な）モデルでは効果がありません。"),
+            t(
+                "--enable-expert-parallel has no effect on a dense (non-MoE) model.",
+                "--enable-expert-parallel は MoE ではない（密な）モデルでは効果がありません。",
+            ),
             _set(t("Remove it", "外す"), enable_expert_parallel=False),
         )
     ]

@@ -52,12 +52,24 @@ def coerce(spec: FlagSpec, raw: Any) -> Any:
             "list": "one or more values",
             "json": "a JSON value",
         }.get(spec.kind, "a non-empty value")
-        detail = f": {exc}" if str(exc) and "invalid literal" not in str(exc) else ""
-        raise UserError(f"{name}: {raw!r} is not {want}{detail}") from None
+        detail = str(exc) if str(exc) and "invalid literal" not in str(exc) else ""
+        if detail and spec.kind == "list":
+            raise UserError(f"{name}: {detail}") from None
+        raise UserError(
+            f"{name}: {raw!r} is not {want}" + (f": {detail}" if detail else "")
+        ) from None
 
 
 def _coerce(spec: FlagSpec, raw: Any) -> Any:
     if raw is None:
+        return None
+    # vLLM's optional types read an empty string or the word "None" as "not set".
+    if (
+        spec.default is None
+        and isinstance(raw, str)
+        and raw.strip() in ("", "None")
+        and spec.kind != "bool"
+    ):
         return None
     kind = spec.kind
     if kind == "bool":
@@ -106,6 +118,9 @@ def _coerce(spec: FlagSpec, raw: Any) -> Any:
         out = tuple(str(i) for i in items)
         if not out or any(not i for i in out):
             raise ValueError("")
+        if spec.dest == "lora_modules":
+            for item in out:
+                _check_lora_module(item)
         return out
     if kind == "json":
         text = raw if isinstance(raw, str) else json.dumps(raw)
@@ -118,6 +133,21 @@ def _coerce(spec: FlagSpec, raw: Any) -> Any:
     if not text.strip():
         raise ValueError("")
     return text
+
+
+def _check_lora_module(item: str) -> None:
+    """vLLM accepts `name=path` or a JSON object with name and path."""
+    if item.lstrip().startswith("{"):
+        try:
+            obj = json.loads(item)
+        except ValueError:
+            raise ValueError(f"{item!r} is not valid JSON") from None
+        if not isinstance(obj, dict) or not obj.get("name") or not obj.get("path"):
+            raise ValueError('a JSON adapter needs "name" and "path"')
+        return
+    name, sep, path = item.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise ValueError(f"{item!r} must be name=path or a JSON object")
 
 
 def format_value(value: Any) -> str:

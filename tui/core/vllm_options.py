@@ -79,18 +79,50 @@ def merge(options: Sequence[Mapping[str, Any]], lang: str = "en") -> list[Merged
         spec = curated.get(flag)
         if spec is not None:
             out.append(
-                MergedFlag(flag, names, spec.dest, o.get("group") or spec.group, spec.details.en, spec.details.ja,
-                           spec.kind, o.get("default"), tuple(o["choices"]) if o.get("choices") else (spec.choices or None), "curated+vllm")  # fmt: skip
+                MergedFlag(
+                    flag,
+                    names,
+                    spec.dest,
+                    o.get("group") or spec.group,
+                    spec.details.en,
+                    spec.details.ja,
+                    spec.kind,
+                    o.get("default"),
+                    tuple(o["choices"]) if o.get("choices") else (spec.choices or None),
+                    "curated+vllm",
+                )  # fmt: skip
             )
         else:
             out.append(
-                MergedFlag(flag, names, str(o.get("dest") or flag[2:].replace("-", "_")), o.get("group") or "other",
-                           str(o.get("help") or ""), None, o.get("type"), o.get("default"),
-                           tuple(o["choices"]) if o.get("choices") else None, "vllm")  # fmt: skip
+                MergedFlag(
+                    flag,
+                    names,
+                    str(o.get("dest") or flag[2:].replace("-", "_")),
+                    o.get("group") or "other",
+                    str(o.get("help") or ""),
+                    None,
+                    o.get("type"),
+                    o.get("default"),
+                    tuple(o["choices"]) if o.get("choices") else None,
+                    "vllm",
+                )  # fmt: skip
             )
     for flag, spec in curated.items():
         if flag not in seen:
-            out.append(MergedFlag(flag, spec.option_names, spec.dest, spec.group, spec.details.en, spec.details.ja, spec.kind, spec.default, spec.choices or None, "curated"))
+            out.append(
+                MergedFlag(
+                    flag,
+                    spec.option_names,
+                    spec.dest,
+                    spec.group,
+                    spec.details.en,
+                    spec.details.ja,
+                    spec.kind,
+                    spec.default,
+                    spec.choices or None,
+                    "curated",
+                )
+            )
     return out
 
 
@@ -103,7 +135,9 @@ def suggest(flag: str, known: Iterable[str]) -> str | None:
     flag = normalise_option(flag)
     if flag in RENAMED and RENAMED[flag] != flag:
         return RENAMED[flag]
-    close = difflib.get_close_matches(flag, [k for k in known if k.startswith("--")], n=1, cutoff=0.75)
+    close = difflib.get_close_matches(
+        flag, [k for k in known if k.startswith("--")], n=1, cutoff=0.75
+    )
     return close[0] if close else None
 
 

@@ -118,8 +118,16 @@ def stage_weights(
     bias = 1 if facts.attention_bias else 0
     if facts.is_mla:
         qk = facts.qk_nope_head_dim + facts.qk_rope_head_dim
-        q = facts.q_lora_rank * (h + heads * qk) + facts.q_lora_rank if facts.q_lora_rank else h * heads * qk
-        attn_split = q + facts.kv_lora_rank * heads * (facts.qk_nope_head_dim + facts.v_head_dim) + heads * facts.v_head_dim * h
+        q = (
+            facts.q_lora_rank * (h + heads * qk) + facts.q_lora_rank
+            if facts.q_lora_rank
+            else h * heads * qk
+        )
+        attn_split = (
+            q
+            + facts.kv_lora_rank * heads * (facts.qk_nope_head_dim + facts.v_head_dim)
+            + heads * facts.v_head_dim * h
+        )
         attn_repl = h * (facts.kv_lora_rank + facts.qk_rope_head_dim) + facts.kv_lora_rank
         if facts.q_lora_rank:
             # q_a projection and its norm are replicated; q_b is split by heads.
@@ -136,7 +144,6 @@ def stage_weights(
     experts = 0.0
     shared = 0.0
     router = 0.0
-    moe_layers = 0
     if facts.is_moe:
         inter = _round_up(facts.moe_intermediate_size, plan.expert_pad)
         one = 3 * h * inter
@@ -158,7 +165,11 @@ def stage_weights(
         first_layer += count
         n_moe = 0
         if facts.is_moe:
-            n_moe = sum(1 for i in layer_ids if i >= facts.first_dense_layers and (i + 1) % facts.moe_layer_freq == 0)
+            n_moe = sum(
+                1
+                for i in layer_ids
+                if i >= facts.first_dense_layers and (i + 1) % facts.moe_layer_freq == 0
+            )
         n_dense = count - n_moe
         emb = 0.0
         other = count * norms * plan.other_bytes + rope

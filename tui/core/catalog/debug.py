@@ -50,7 +50,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "特に小さなバッチでデコードが目に見えて遅くなります。手早い実験、デバッグ、またはグラフ"
             "のキャプチャーが失敗するときに使います。例: --enforce-eager",
         ),
-        memory=t("Frees the CUDA-graph memory (counted inside the budget since vLLM 0.21).", "CUDA グラフ用のメモリが不要になります（vLLM 0.21 以降は予算内で計上）。"),
+        memory=t(
+            "Frees the CUDA-graph memory (counted inside the budget since vLLM 0.21).",
+            "CUDA グラフ用のメモリが不要になります（vLLM 0.21 以降は予算内で計上）。",
+        ),
         example="--enforce-eager",
     ),
     FlagSpec(

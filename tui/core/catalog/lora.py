@@ -15,7 +15,10 @@ FLAGS: tuple[FlagSpec, ...] = (
         group="lora",
         default=False,
         seed=True,
-        summary=t("Serve LoRA adapters on top of the base model.", "ベースモデルの上で LoRA アダプターを提供します。"),
+        summary=t(
+            "Serve LoRA adapters on top of the base model.",
+            "ベースモデルの上で LoRA アダプターを提供します。",
+        ),
         details=t(
             "Turns on multi-LoRA serving (Punica kernels): requests can name an adapter as their "
             "model, and several adapters share one copy of the base weights. Handy for serving "
@@ -28,7 +31,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "（--max-loras × --max-lora-rank）の GPU メモリと、アダプターを使わないリクエストでも"
             "多少の速度を消費します。例: --enable-lora --lora-modules sql=/adapters/sql",
         ),
-        memory=t("Reserves memory for max-loras adapter slots of max-lora-rank.", "max-lora-rank のアダプター用スロットを max-loras 個分確保します。"),
+        memory=t(
+            "Reserves memory for max-loras adapter slots of max-lora-rank.",
+            "max-lora-rank のアダプター用スロットを max-loras 個分確保します。",
+        ),
         example="--enable-lora",
     ),
     FlagSpec(
@@ -63,7 +69,10 @@ FLAGS: tuple[FlagSpec, ...] = (
         default=16,
         choices=LORA_RANKS,
         seed=True,
-        summary=t("Largest LoRA rank any served adapter may have.", "提供するアダプターが持てる最大の LoRA ランク。"),
+        summary=t(
+            "Largest LoRA rank any served adapter may have.",
+            "提供するアダプターが持てる最大の LoRA ランク。",
+        ),
         details=t(
             "Slots are sized for this rank, so it must be at least the rank (r) of every adapter "
             "you load; an adapter with a larger rank is rejected. vLLM accepts only "
@@ -90,11 +99,11 @@ FLAGS: tuple[FlagSpec, ...] = (
         ),
         details=t(
             "Each entry becomes a model name clients can request: 'sql=/adapters/sql' or "
-            "'{\"name\": \"sql\", \"path\": \"/adapters/sql\", \"base_model_name\": \"...\"}'. "
+            '\'{"name": "sql", "path": "/adapters/sql", "base_model_name": "..."}\'. '
             "Needs --enable-lora. With runtime updating on, more adapters can be loaded later "
             "without restarting. Example: --lora-modules sql=/adapters/sql chat=/adapters/chat.",
             "各項目はクライアントが指定できるモデル名になります: 'sql=/adapters/sql' または "
-            "'{\"name\": \"sql\", \"path\": \"/adapters/sql\", \"base_model_name\": \"...\"}'。"
+            '\'{"name": "sql", "path": "/adapters/sql", "base_model_name": "..."}\'。'
             "--enable-lora が必要です。実行時更新を有効にすれば、再起動せずに後からアダプターを"
             "追加できます。例: --lora-modules sql=/adapters/sql chat=/adapters/chat",
         ),

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from tui.core.catalog.spec import FlagSpec, VersionNote, t
 
-KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "bfloat16", "float16", "fp8_inc", "fp8_ds_mla")
+KV_CACHE_DTYPES = (
+    "auto",
+    "fp8",
+    "fp8_e4m3",
+    "fp8_e5m2",
+    "bfloat16",
+    "float16",
+    "fp8_inc",
+    "fp8_ds_mla",
+)
 QUANTIZATIONS = (
     "fp8",
     "awq",
@@ -59,7 +68,10 @@ FLAGS: tuple[FlagSpec, ...] = (
         ),
         versions=(
             VersionNote(
-                t("Default was 0.9 before vLLM 0.3x; 0.92 in 0.32.", "vLLM 0.3x より前の既定値は 0.9、0.32 では 0.92。"),
+                t(
+                    "Default was 0.9 before vLLM 0.3x; 0.92 in 0.32.",
+                    "vLLM 0.3x より前の既定値は 0.9、0.32 では 0.92。",
+                ),
                 until="0.32.0",
                 default=0.9,
             ),
@@ -130,7 +142,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "--kv-cache-dtype fp8 と併用します。すでに量子化済みのチェックポイントには指定しないで"
             "ください。例: --quantization fp8",
         ),
-        memory=t("fp8 roughly halves weight memory; 4-bit methods quarter it.", "fp8 で重みのメモリは約半分、4 ビット方式で約 1/4 になります。"),
+        memory=t(
+            "fp8 roughly halves weight memory; 4-bit methods quarter it.",
+            "fp8 で重みのメモリは約半分、4 ビット方式で約 1/4 になります。",
+        ),
         example="--quantization fp8",
     ),
     FlagSpec(
@@ -161,7 +176,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "vLLM ではさらに多くの形式（int8/int4 per token-head、nvfp4）があります。"
             "例: --kv-cache-dtype fp8",
         ),
-        memory=t("fp8: 1 byte per element instead of 2 -> twice the KV tokens.", "fp8: 1 要素 2 バイトが 1 バイトになり、KV トークン数が 2 倍になります。"),
+        memory=t(
+            "fp8: 1 byte per element instead of 2 -> twice the KV tokens.",
+            "fp8: 1 要素 2 バイトが 1 バイトになり、KV トークン数が 2 倍になります。",
+        ),
         example="--kv-cache-dtype fp8",
     ),
     FlagSpec(
@@ -218,7 +236,10 @@ FLAGS: tuple[FlagSpec, ...] = (
         choices=(1, 8, 16, 32, 64, 128, 256),
         open_choices=True,
         unit="tokens",
-        summary=t("Tokens per KV-cache block (default 16 on CUDA).", "KV キャッシュ 1 ブロックあたりのトークン数（CUDA の既定は 16）。"),
+        summary=t(
+            "Tokens per KV-cache block (default 16 on CUDA).",
+            "KV キャッシュ 1 ブロックあたりのトークン数（CUDA の既定は 16）。",
+        ),
         details=t(
             "The KV cache is allocated in blocks of this many tokens per layer; capacity is a "
             "whole number of blocks and prefix caching shares whole blocks. Leave it unset: "
@@ -257,8 +278,15 @@ FLAGS: tuple[FlagSpec, ...] = (
             "後で OOM になります。最近の vLLM は '4G' のような単位付きも受け付けます。"
             "例: --kv-cache-memory-bytes 8589934592（8 GiB）",
         ),
-        memory=t("Fixes the KV cache size; utilization no longer applies.", "KV キャッシュのサイズを固定し、割合の設定は使われなくなります。"),
-        versions=(VersionNote(t("Added in vLLM 0.11.", "vLLM 0.11 で追加。"), until="0.11.0", removed=True),),
+        memory=t(
+            "Fixes the KV cache size; utilization no longer applies.",
+            "KV キャッシュのサイズを固定し、割合の設定は使われなくなります。",
+        ),
+        versions=(
+            VersionNote(
+                t("Added in vLLM 0.11.", "vLLM 0.11 で追加。"), until="0.11.0", removed=True
+            ),
+        ),
         example="--kv-cache-memory-bytes 8589934592",
     ),
     FlagSpec(
@@ -283,7 +311,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "に回ります。全トークンで転送が発生するため遅く、本番ではなく実験向けです。ホストに"
             "十分なメモリが必要です。例: --cpu-offload-gb 10",
         ),
-        memory=t("Moves this many GiB of weights off the GPU (slow).", "この量の重みを GPU の外へ移します（低速）。"),
+        memory=t(
+            "Moves this many GiB of weights off the GPU (slow).",
+            "この量の重みを GPU の外へ移します（低速）。",
+        ),
         example="--cpu-offload-gb 10",
     ),
 )

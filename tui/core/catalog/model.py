@@ -29,7 +29,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "Capability 8.0 以上（Ampere 以降）が必要で、T4/V100 では --dtype half を使います。"
             "FP8 のような低精度形式は dtype ではなく --quantization で指定します。例: --dtype half",
         ),
-        memory=t("float32 doubles weight memory; bf16/fp16 are the same size.", "float32 は重みのメモリが 2 倍。bf16 と fp16 は同じ大きさです。"),
+        memory=t(
+            "float32 doubles weight memory; bf16/fp16 are the same size.",
+            "float32 は重みのメモリが 2 倍。bf16 と fp16 は同じ大きさです。",
+        ),
         example="--dtype bfloat16",
     ),
     FlagSpec(
@@ -88,7 +91,10 @@ FLAGS: tuple[FlagSpec, ...] = (
         default=0,
         minimum=0,
         seed=True,
-        summary=t("Random seed for sampling (vLLM's default is 0).", "サンプリングの乱数シード（vLLM の既定は 0）。"),
+        summary=t(
+            "Random seed for sampling (vLLM's default is 0).",
+            "サンプリングの乱数シード（vLLM の既定は 0）。",
+        ),
         details=t(
             "Makes sampled outputs reproducible across restarts for the same requests and batch "
             "composition (per-request 'seed' in the API overrides it). Batching and kernels can "

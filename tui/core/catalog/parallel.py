@@ -32,7 +32,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "ヘッドが複製され、GPU あたりの KV メモリはそれ以上減りません。NCCL が必要です。"
             "例: -tp 4",
         ),
-        memory=t("Weights and KV per GPU divide by TP (replicated parts excepted).", "GPU あたりの重みと KV は TP で割った量になります（複製される部分を除く）。"),
+        memory=t(
+            "Weights and KV per GPU divide by TP (replicated parts excepted).",
+            "GPU あたりの重みと KV は TP で割った量になります（複製される部分を除く）。",
+        ),
         example="--tensor-parallel-size 4",
     ),
     FlagSpec(
@@ -59,7 +62,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "です。各ステージの KV キャッシュは自分のレイヤー分だけで、容量はステージ間の最小値に"
             "なります。GPU の総数は TP × PP です。例: 8 GPU のノード 2 台なら -tp 8 -pp 2",
         ),
-        memory=t("Weights and KV per GPU divide by PP (by layer).", "GPU あたりの重みと KV はレイヤー単位で PP に分割されます。"),
+        memory=t(
+            "Weights and KV per GPU divide by PP (by layer).",
+            "GPU あたりの重みと KV はレイヤー単位で PP に分割されます。",
+        ),
         example="--pipeline-parallel-size 2",
     ),
     FlagSpec(

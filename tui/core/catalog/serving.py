@@ -37,7 +37,10 @@ FLAGS: tuple[FlagSpec, ...] = (
         minimum=1,
         maximum=65535,
         seed=True,
-        summary=t("TCP port of the OpenAI-compatible server (default 8000).", "OpenAI 互換サーバーの TCP ポート（既定は 8000）。"),
+        summary=t(
+            "TCP port of the OpenAI-compatible server (default 8000).",
+            "OpenAI 互換サーバーの TCP ポート（既定は 8000）。",
+        ),
         details=t(
             "Clients reach the server at http://localhost:PORT/v1 (e.g. http://localhost:8000/v1/"
             "chat/completions). Change it to run several servers on one machine; the port must be "
@@ -115,7 +118,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "レイテンシを抑えたいなら下げ、大きな GPU でスループットを上げたいなら上げます。"
             "例: --max-num-seqs 64",
         ),
-        memory=t("Activation peak grows with max-num-seqs x vocabulary.", "活性化のピークは max-num-seqs × 語彙数に比例して増えます。"),
+        memory=t(
+            "Activation peak grows with max-num-seqs x vocabulary.",
+            "活性化のピークは max-num-seqs × 語彙数に比例して増えます。",
+        ),
         example="--max-num-seqs 64",
     ),
     FlagSpec(
@@ -142,7 +148,10 @@ FLAGS: tuple[FlagSpec, ...] = (
             "ため、大きくすると活性化のピークが上がって KV キャッシュが減りますが、プリフィルは"
             "速くなります。例: --max-num-batched-tokens 8192",
         ),
-        memory=t("Sets the profiled batch: bigger = higher activation peak, less KV.", "プロファイルするバッチの大きさ。大きいほど活性化のピークが上がり、KV が減ります。"),
+        memory=t(
+            "Sets the profiled batch: bigger = higher activation peak, less KV.",
+            "プロファイルするバッチの大きさ。大きいほど活性化のピークが上がり、KV が減ります。",
+        ),
         example="--max-num-batched-tokens 8192",
     ),
     FlagSpec(
@@ -191,7 +200,10 @@ FLAGS: tuple[FlagSpec, ...] = (
         ),
         versions=(
             VersionNote(
-                t("V0: off by default when max-model-len <= 32k.", "V0: max-model-len が 32k 以下なら既定で無効。"),
+                t(
+                    "V0: off by default when max-model-len <= 32k.",
+                    "V0: max-model-len が 32k 以下なら既定で無効。",
+                ),
                 until="0.8.0",
             ),
         ),
