@@ -14,7 +14,7 @@ export VLLM_TUI_VLLM_PYTHON := $(CURDIR)/$(VVENV)/bin/python
 $(VENV)/.stamp: pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) || ($(PYTHON) -m pip install $(PIP_FLAGS) --user virtualenv && $(PYTHON) -m virtualenv $(VENV))
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[test]'
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -c tests/constraints.txt -e '.[test]'
 	@touch $@
 
 venv: $(VENV)/.stamp

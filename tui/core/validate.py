@@ -206,18 +206,24 @@ def _tensor_parallel(cfg: ServeConfig, ctx: Context) -> list[Finding]:
     if tp in valid_tp_sizes(f, tp):
         return []
     gpus = ctx.num_gpus or len(ctx.gpus) or None
-    valid = valid_tp_sizes(f, max(gpus or 8, tp))  # unknown GPU count: a typical 8-GPU node
-    usable = [v for v in valid if gpus is None or v <= gpus] or valid
-    best = max(v for v in usable if v <= tp) if any(v <= tp for v in usable) else usable[0]
-    listed = ", ".join(map(str, usable))
+    valid = valid_tp_sizes(f, max(gpus or 8, tp, 8))
+    fitting = [v for v in valid if gpus is None or v <= gpus] or [1]
+    best = max(v for v in fitting if v <= tp) if any(v <= tp for v in fitting) else fitting[0]
+    listed = ", ".join(map(str, valid))
+    room = (
+        f" ({', '.join(map(str, fitting))} fit your {gpus} GPU{'s' if gpus != 1 else ''})"
+        if gpus
+        else ""
+    )
+    room_ja = f"（{gpus} 枚の GPU で使えるのは {', '.join(map(str, fitting))}）" if gpus else ""
     return [
         Finding(
             "error",
             "tp-heads",
             ("--tensor-parallel-size",),
             t(
-                f"TP {tp} does not divide the model's {f.num_heads} attention heads ({f.num_kv_heads} KV heads); vLLM will refuse to start. Valid TP sizes: {listed}.",
-                f"TP {tp} はこのモデルのアテンションヘッド数 {f.num_heads}（KV ヘッド {f.num_kv_heads}）を割り切れないため、vLLM は起動しません。使える TP: {listed}。",
+                f"TP {tp} does not divide the model's {f.num_heads} attention heads ({f.num_kv_heads} KV heads); vLLM will refuse to start. Valid TP sizes: {listed}{room}.",
+                f"TP {tp} はこのモデルのアテンションヘッド数 {f.num_heads}（KV ヘッド {f.num_kv_heads}）を割り切れないため、vLLM は起動しません。使える TP: {listed}{room_ja}。",
             ),
             _set(
                 t(f"Use --tensor-parallel-size {best}", f"--tensor-parallel-size {best} を使う"),

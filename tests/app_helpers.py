@@ -1,0 +1,52 @@
+"""Building the app for tests: fake GPUs, the replay launcher, no network, no real vLLM."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tui.adapters.gpus import GpuSnapshot
+from tui.adapters.services import (
+    DEMO_INSTALL,
+    ReplayLauncher,
+    Services,
+    demo_log_lines,
+    demo_snapshot,
+    no_gpu_snapshot,
+)
+from tui.app import VllmTuiApp, make_app
+
+
+def one_gpu() -> GpuSnapshot:
+    snap = demo_snapshot()
+    return replace(snap, gpus=snap.gpus[:1], links={})
+
+
+def services(
+    snapshot: GpuSnapshot | None = None,
+    lines: list[str] | None = None,
+    per_step: int = 400,
+    vllm: bool = True,
+) -> Services:
+    svc = Services.demo_services()
+    snap = snapshot or one_gpu()
+    svc.probe = lambda: snap
+    svc.launcher = ReplayLauncher(lines or demo_log_lines(), per_step=per_step)
+    svc.find_vllm = (lambda: DEMO_INSTALL) if vllm else (lambda: None)
+    return svc
+
+
+def planning_services() -> Services:
+    svc = services(vllm=False)
+    svc.probe = lambda: no_gpu_snapshot()
+    return svc
+
+
+def app(model: str = "Qwen/Qwen3-8B", **kw) -> VllmTuiApp:
+    return make_app(services=services(**kw), model=model)
+
+
+async def settle(app: VllmTuiApp, pilot) -> None:
+    """Wait until start-up workers are done and the screen has refreshed."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()

@@ -1,0 +1,221 @@
+"""Pilot tests of the app's behaviour (replayed vLLM logs; fake GPUs)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from tui.adapters.services import demo_snapshot
+from tui.app import make_app
+from tui.core.gpu_catalog import GiB
+from tui.screens.configure import ConfigureScreen
+from tui.screens.modals import QuitModal
+from tui.screens.monitor import MonitorScreen
+from tui.widgets.command_preview import CommandPreview
+from tui.widgets.flag_field import FlagField
+from tui.widgets.server_log import ServerLog
+from tui.widgets.throughput_panel import ThroughputPanel
+from tui.widgets.vram_panel import VramPanel
+
+from .app_helpers import app as build_app
+from .app_helpers import planning_services, services, settle
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    widget.value = ""
+    await pilot.press(*list(text))
+    await pilot.pause()
+
+
+async def test_fp8_kv_cache_doubles_the_tokens_shown():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        vram = app.screen.query_one(VramPanel)
+        before = vram.result.estimate.kv.tokens
+        assert f"{before:,}" in str(vram.render())
+        await type_into(pilot, "#ctl-kv_cache_dtype", "fp8")
+        after = vram.result.estimate.kv.tokens
+        assert abs(after - 2 * before) <= 2 * 16, (before, after)
+        assert f"{after:,}" in str(vram.render())
+        assert app.config.get("kv_cache_dtype") == "fp8"
+
+
+async def test_tp3_on_a_32_head_model_shows_the_error_and_its_fix():
+    app = make_app(services=services(snapshot=demo_snapshot()), model="Qwen/Qwen3-8B")  # 2 GPUs
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await type_into(pilot, "#ctl-tensor_parallel_size", "3")
+        result = app.current_plan()
+        codes = {f.code: f for f in result.findings}
+        assert "tp-heads" in codes and "1, 2, 4" in codes["tp-heads"].message.en
+        assert not result.estimate.fits
+        app.screen.set_focus(None)
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert app.config.get("tensor_parallel_size") == 2
+        field = app.screen.query_one("#field-tensor_parallel_size", FlagField)
+        assert field.value == 2
+        assert app.screen.query_one("#ctl-tensor_parallel_size", Input).value == "2"
+        assert "tp-heads" not in {f.code for f in app.current_plan().findings}
+
+
+async def test_typo_in_a_number_shows_a_message_and_keeps_the_config():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await type_into(pilot, "#ctl-max_model_len", "32x")
+        field = app.screen.query_one("#field-max_model_len", FlagField)
+        assert field.has_class("-invalid")
+        assert "whole number" in str(field.query_one(".flag-error").render())
+        assert app.config.get("max_model_len") == 32  # the last valid value typed ("32"), not "32x"
+        await type_into(pilot, "#ctl-max_model_len", "8k")
+        assert app.config.get("max_model_len") == 8000
+        assert not field.has_class("-invalid")
+
+
+async def test_launch_reaches_ready_and_shows_throughput():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f5")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.run_state.state == "ready" and app.throughput_history:
+                break
+        assert isinstance(app.screen, MonitorScreen)
+        assert app.run_state.state == "ready"
+        panel = app.screen.query_one(ThroughputPanel)
+        assert panel.series["gen_tps"].values and panel.series["gen_tps"].peak > 0
+        assert app.run_state.memory_dict["kv_cache_tokens"] > 0
+
+
+async def test_quit_asks_and_stops_the_server():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f5")
+        for _ in range(40):
+            await pilot.pause(0.05)
+        run = app.active_run
+        assert run is not None and run.alive()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitModal)
+        await pilot.press("s")
+        for _ in range(40):
+            await pilot.pause(0.05)
+        assert not run.alive()
+    assert app.return_code == 0
+
+
+async def test_quit_can_leave_the_server_running():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f5")
+        for _ in range(40):
+            await pilot.pause(0.05)
+        run = app.active_run
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("l")
+        await pilot.pause()
+    assert run.alive()  # detached: still running after the app exits
+
+
+async def test_a_secret_typed_in_never_appears_in_preview_log_or_screenshot():
+    secret = "sk-TOPSECRET-4242"
+    lines = [
+        "INFO 01-01 00:00:00 [x.py:1] printing the key by mistake: " + secret,
+        "INFO:     Application startup complete.",
+    ]
+    app = make_app(services=services(lines=lines), model="Qwen/Qwen3-8B")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await type_into(pilot, "#ctl-api_key", secret)
+        assert app.config.get("api_key") == secret
+        preview = app.screen.query_one(CommandPreview)
+        assert secret not in str(preview.render())
+        assert secret not in app.command_text()
+        assert secret not in app.export_screenshot()
+        app.screen.set_focus(None)
+        await pilot.press("f5")
+        for _ in range(20):
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, MonitorScreen)
+        log = app.screen.query_one(ServerLog)
+        assert any("****" in text for _, text in log.kept)
+        assert not any(secret in text for _, text in log.kept)
+        assert secret not in app.export_screenshot()
+
+
+async def test_planning_mode_without_gpu_or_vllm():
+    app = make_app(services=planning_services(), model="Qwen/Qwen3-8B")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfigureScreen)
+        result = app.current_plan()
+        assert result.planning and result.estimate is not None
+        assert result.estimate.total_bytes == pytest.approx(79.22 * GiB, rel=1e-3)
+        await pilot.press("f5")
+        await pilot.pause()
+        assert isinstance(
+            app.screen, ConfigureScreen
+        )  # no vLLM: launching is refused with a message
+
+
+async def test_language_toggle_switches_help_to_japanese():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        app.screen.set_focus(None)
+        await pilot.press("f9")
+        await pilot.pause()
+        assert app.lang == "ja"
+        field = app.screen.query_one("#field-gpu_memory_utilization", FlagField)
+        assert "割合" in str(field.query_one(".flag-help").render())
+
+
+async def test_import_a_pasted_command():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        app.screen.set_focus(None)
+        await pilot.press("f2")
+        await pilot.pause()
+        from textual.widgets import TextArea
+
+        app.screen.query_one(
+            TextArea
+        ).text = "vllm serve unsloth/Llama-3.3-70B-Instruct --quantization fp8 --kv-cache-dtype fp8 --gpu-memory-utilization 0.97 --max-model-len 65536"
+        await pilot.click("#import")
+        await settle(app, pilot)
+        assert app.config.model == "unsloth/Llama-3.3-70B-Instruct"
+        assert app.config.get("max_model_len") == 65536
+        assert app.facts is not None and app.facts.num_layers == 80
+
+
+async def test_diagnosed_failure_offers_fix_and_relaunch():
+    lines = [
+        "INFO 01-01 00:00:00 [x.py:1] non-default args: {'max_model_len': 200000}",
+        "Value error, User-specified max_model_len (200000) is greater than the derived max_model_len (max_position_embeddings=40960.0 or model_max_length=None in model's config.json).",
+    ]
+    svc = services(lines=lines)
+    app = make_app(services=svc, model="Qwen/Qwen3-8B")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        app.config = app.config.set("max_model_len", 32768)
+        app.screen.set_focus(None)
+        await pilot.press("f5")
+        for _ in range(20):
+            await pilot.pause(0.05)
+        assert app.run_state.state == "failed"
+        assert app.run_state.root_cause.kind == "max_len_above_derived"
+        await pilot.press("f8")
+        for _ in range(20):
+            await pilot.pause(0.05)
+        assert app.config.get("max_model_len") == 40960
+        assert len(svc.launcher.runs) == 2  # relaunched with the fix

@@ -1,0 +1,70 @@
+"""Calibration records: what a real run measured (weights, activation, non-torch, CUDA graphs)
+for a (GPU, model, vLLM version, memory-relevant flags) combination. A later estimate for the
+same combination uses the measured terms instead of the modelled ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from tui.adapters.settings import atomic_write, state_dir
+from tui.core.config import ServeConfig
+from tui.core.gpu_catalog import GiB
+
+MEMORY_FLAGS = (
+    "dtype", "quantization", "kv_cache_dtype", "tensor_parallel_size", "pipeline_parallel_size",
+    "data_parallel_size", "enable_expert_parallel", "max_num_seqs", "max_num_batched_tokens",
+    "enforce_eager", "enable_lora", "max_loras", "max_lora_rank", "cpu_offload_gb", "block_size",
+)  # fmt: skip
+TERMS = {
+    "weights_gib": "weights",
+    "activation_gib": "activation",
+    "non_torch_gib": "non_torch",
+    "cuda_graph_gib": "cuda_graph",
+}
+
+
+def key(gpu: str, cfg: ServeConfig, version: str | None) -> str:
+    flags = {d: cfg.get(d) for d in MEMORY_FLAGS if cfg.is_set(d)}
+    raw = json.dumps([gpu, cfg.model, version, flags], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def _path():  # type: ignore[no-untyped-def]
+    return state_dir() / "calibration.json"
+
+
+def _load() -> dict[str, Any]:
+    try:
+        data = json.loads(_path().read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def record(gpu: str, cfg: ServeConfig, version: str | None, memory: dict[str, float]) -> bool:
+    """Store what a run reported (GiB); needs at least the weights and one overhead term."""
+    measured = {TERMS[k]: v * GiB for k, v in memory.items() if k in TERMS}
+    if "weights" not in measured or len(measured) < 2:
+        return False
+    data = _load()
+    data[key(gpu, cfg, version)] = {
+        "gpu": gpu,
+        "model": cfg.model,
+        "version": version,
+        "measured": measured,
+        "time": time.time(),
+    }
+    atomic_write(_path(), json.dumps(data, indent=1))
+    return True
+
+
+def lookup(gpu: str, cfg: ServeConfig, version: str | None) -> dict[str, float]:
+    entry = _load().get(key(gpu, cfg, version))
+    return (
+        dict(entry["measured"])
+        if isinstance(entry, dict) and isinstance(entry.get("measured"), dict)
+        else {}
+    )

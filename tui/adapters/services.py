@@ -1,0 +1,343 @@
+"""Everything the app needs from the outside world, as one bundle with real and fake twins.
+
+`Services.real()` talks to NVML, the HF cache/hub, the installed vLLM and real processes.
+`Services.demo()` replays a real recorded vLLM log with a fake GPU: the same screens, no GPU,
+no vLLM. Tests build the bundle they need (fixed GPUs, replay launcher, frozen clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+from tui.adapters.gpus import Gpu, GpuSnapshot, HostInfo
+from tui.adapters.watcher import Update
+from tui.core.config import ServeConfig
+from tui.core.logparse import LogParser
+from tui.core.model_facts import ModelFacts
+from tui.core.runstate import RunState, health_ok, process_exited, reduce
+
+
+class RunLike(Protocol):
+    id: str
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    def alive(self) -> bool: ...
+
+
+class WatcherLike(Protocol):
+    state: RunState
+    stop_requested: bool
+
+    async def step(self) -> Update: ...
+
+
+class Launcher(Protocol):
+    def preflight(
+        self, cfg: ServeConfig, snapshot: GpuSnapshot | None, chosen: Sequence[str] | None
+    ) -> list[Any]: ...
+
+    def launch(self, cfg: ServeConfig, install: Any) -> RunLike: ...
+
+    def stop(self, run: RunLike) -> list[int]: ...
+
+    def watcher(
+        self, run: RunLike, api_key: str | None, from_start: bool = True
+    ) -> WatcherLike: ...
+
+    def list_runs(self) -> list[RunLike]: ...
+
+
+class RealLauncher:
+    """Real processes (adapters.launcher / runs / watcher)."""
+
+    def preflight(
+        self, cfg: ServeConfig, snapshot: GpuSnapshot | None, chosen: Sequence[str] | None
+    ) -> list[Any]:
+        from tui.adapters.launcher import preflight
+
+        return preflight(cfg, snapshot, chosen)
+
+    def launch(self, cfg: ServeConfig, install: Any) -> RunLike:
+        from tui.adapters.introspect import access_log_filter_args
+        from tui.adapters.launcher import launch
+
+        return launch(cfg, install, extra_args=access_log_filter_args(install, cfg.passthrough))
+
+    def stop(self, run: RunLike) -> list[int]:
+        from tui.adapters.runs import stop
+
+        return stop(run)  # type: ignore[arg-type]
+
+    def watcher(self, run: RunLike, api_key: str | None, from_start: bool = True) -> WatcherLike:
+        from tui.adapters.watcher import Watcher
+
+        return Watcher(run, api_key=api_key, from_start=from_start)  # type: ignore[arg-type]
+
+    def list_runs(self) -> list[RunLike]:
+        from tui.adapters.runs import list_runs
+
+        return list(list_runs())
+
+
+# -- replay (demo and fast tests) ---------------------------------------------------------
+
+
+def demo_log_lines() -> list[str]:
+    """The real vLLM log recorded from the CPU end-to-end run, shipped with the package."""
+    text = (
+        resources.files("tui")
+        .joinpath("data/demo-vllm-cpu.log")
+        .read_text(encoding="utf-8", errors="replace")
+    )
+    return text.splitlines()
+
+
+SHUTDOWN_MARKERS = ("shutdown triggered", "Shutting down")
+
+
+def split_at_shutdown(lines: list[str]) -> tuple[list[str], list[str]]:
+    """A recorded log up to the server's shutdown, and the shutdown part (played on stop)."""
+    for i, line in enumerate(lines):
+        if any(m in line for m in SHUTDOWN_MARKERS):
+            return lines[:i], lines[i:]
+    return lines, []
+
+
+@dataclass
+class ReplayRun:
+    id: str
+    model: str
+    lines: list[str]
+    tail: list[str] = field(default_factory=list)
+    url: str = "http://127.0.0.1:8000"
+    position: int = 0
+    stopped: bool = False
+    log_path: Path | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def alive(self) -> bool:
+        return not self.stopped
+
+
+class ReplayWatcher:
+    """Feeds a recorded log `per_step` lines at a time, as if the server were printing it."""
+
+    def __init__(self, run: ReplayRun, per_step: int = 3) -> None:
+        self.run = run
+        self.parser = LogParser()
+        self.state = RunState()
+        self.stop_requested = False
+        self.per_step = per_step
+        self._finished = False
+
+    async def step(self) -> Update:
+        run = self.run
+        chunk = run.lines[
+            run.position : run.position + (len(run.lines) if run.stopped else self.per_step)
+        ]
+        run.position += len(chunk)
+        lines, events = [], []
+        for raw in chunk:
+            line, evs = self.parser.feed(raw)
+            lines.append(line.text)
+            for ev in evs:
+                self.state = reduce(self.state, ev)
+            events.extend(evs)
+        if self.state.state == "starting" and any(
+            "Application startup complete" in raw for raw in chunk
+        ):
+            self.state = health_ok(self.state)
+        alive = not run.stopped or run.position < len(run.lines)
+        if run.stopped and run.position >= len(run.lines) and not self._finished:
+            self.state = process_exited(self.state, 0, stop_requested=True)
+            self._finished = True
+            alive = False
+        return Update(tuple(lines), tuple(events), self.state, None, alive)
+
+
+class ReplayLauncher:
+    def __init__(self, lines: list[str] | None = None, per_step: int = 3) -> None:
+        self._lines = lines
+        self.per_step = per_step
+        self.runs: list[ReplayRun] = []
+
+    def preflight(
+        self, cfg: ServeConfig, snapshot: GpuSnapshot | None, chosen: Sequence[str] | None
+    ) -> list[Any]:
+        return []
+
+    def launch(self, cfg: ServeConfig, install: Any) -> RunLike:
+        body, tail = split_at_shutdown(list(self._lines or demo_log_lines()))
+        run = ReplayRun(
+            id=f"demo-{len(self.runs) + 1}",
+            model=cfg.model,
+            lines=body,
+            tail=tail,
+            url=f"http://127.0.0.1:{cfg.get('port')}",
+        )
+        self.runs.append(run)
+        return run
+
+    def stop(self, run: RunLike) -> list[int]:
+        assert isinstance(run, ReplayRun)
+        run.lines.extend(run.tail)  # the recorded shutdown sequence plays out
+        run.tail = []
+        run.stopped = True
+        return []
+
+    def watcher(self, run: RunLike, api_key: str | None, from_start: bool = True) -> WatcherLike:
+        assert isinstance(run, ReplayRun)
+        return ReplayWatcher(run, self.per_step)
+
+    def list_runs(self) -> list[RunLike]:
+        return list(self.runs)
+
+
+# -- the bundle ---------------------------------------------------------------------------
+
+
+def demo_snapshot() -> GpuSnapshot:
+    """A fake H100 box for demos and deterministic screenshots."""
+    gpus = tuple(
+        Gpu(
+            index=i,
+            name="NVIDIA H100 80GB HBM3 (demo)",
+            uuid=f"GPU-demo-{i}",
+            memory_total_bytes=85_031_714_816,
+            memory_free_bytes=84_400_000_000,
+            memory_used_bytes=631_714_816,
+            compute_capability=(9, 0),
+            pci_bus_id=f"00000000:{0x18 + i:02X}:00.0",
+            utilization_pct=0,
+            temperature_c=34,
+            power_w=71.0,
+            power_limit_w=700.0,
+        )  # fmt: skip
+        for i in range(2)
+    )
+    host = HostInfo(
+        ram_total_bytes=2 * 1024**4,
+        ram_available_bytes=1900 * 1024**3,
+        swap_total_bytes=0,
+        swap_free_bytes=0,
+        cpus=96,
+    )
+    return GpuSnapshot(
+        "ok", "550.54.15", "12.4", gpus, host, None, {(0, 1): "nvlink"}, ("demo GPUs",)
+    )
+
+
+def no_gpu_snapshot(
+    reason: str = "no NVIDIA driver library (libnvidia-ml.so) on this machine",
+) -> GpuSnapshot:
+    from tui.adapters.gpus import host_info
+
+    return GpuSnapshot(f"unavailable: {reason}", None, None, (), host_info())
+
+
+@dataclass
+class Services:
+    probe: Callable[[], GpuSnapshot]
+    resolve_model: Callable[[str], ModelFacts]
+    find_vllm: Callable[[], Any]
+    launcher: Launcher
+    clock: Callable[[], float] = time.time
+    demo: bool = False
+    http: Any = None
+    introspect: Callable[[Any], frozenset[str] | None] | None = None
+
+    @classmethod
+    def real(cls, vllm_path: str | None = None) -> Services:
+        from tui.adapters import gpus, http
+        from tui.adapters.model_source import resolve_model
+        from tui.adapters.settings import load_settings
+        from tui.adapters.vllm_env import resolve_vllm
+
+        return cls(
+            probe=gpus.probe,
+            resolve_model=resolve_model,
+            find_vllm=lambda: resolve_vllm(vllm_path, load_settings().vllm_path),
+            launcher=RealLauncher(),
+            http=http,
+            introspect=_introspect,
+        )
+
+    @classmethod
+    def demo_services(cls) -> Services:
+        from tui.core.arch_catalog import builtin_facts
+        from tui.core.errors import UserError
+
+        def resolve(ref: str) -> ModelFacts:
+            facts = builtin_facts(ref)
+            if facts is None:
+                raise UserError(f"{ref}: demo mode knows only the built-in catalog")
+            return facts
+
+        return cls(
+            probe=demo_snapshot,
+            resolve_model=resolve,
+            find_vllm=lambda: DEMO_INSTALL,
+            launcher=ReplayLauncher(),
+            demo=True,
+            http=_FakeHttp(),
+        )
+
+    def with_clock(self, clock: Callable[[], float]) -> Services:
+        return replace(self, clock=clock)
+
+
+def _introspect(install: Any) -> frozenset[str] | None:
+    from tui.adapters.introspect import dump_options, option_names
+
+    return option_names(dump_options(install))
+
+
+@dataclass(frozen=True)
+class _DemoInstall:
+    python: str = "demo"
+    executable: str | None = None
+    dist: str = "vllm (replayed log)"
+    version: str | None = "0.32.0"
+    source: str = "demo"
+    device: str = "cuda"
+    prefix: tuple[str, ...] = ("vllm", "serve")
+    model_positional: bool = True
+
+
+DEMO_INSTALL = _DemoInstall()
+
+
+class _FakeHttp:
+    """LoRA endpoints of a pretend server (demo mode)."""
+
+    def __init__(self) -> None:
+        self.adapters: dict[str, str] = {}
+
+    async def models(self, base: str, api_key: str | None) -> list[dict[str, Any]]:
+        await asyncio.sleep(0)
+        return [{"id": "base"}] + [
+            {"id": name, "parent": "base", "root": path} for name, path in self.adapters.items()
+        ]
+
+    async def load_lora(self, base: str, name: str, path: str, api_key: str | None) -> Any:
+        from tui.adapters.http import Reply
+
+        self.adapters[name] = path
+        return Reply(True, 200, f"Success: LoRA adapter '{name}' added successfully.")
+
+    async def unload_lora(self, base: str, name: str, api_key: str | None) -> Any:
+        from tui.adapters.http import Reply
+
+        self.adapters.pop(name, None)
+        return Reply(True, 200, f"Success: LoRA adapter '{name}' removed successfully.")

@@ -1,0 +1,670 @@
+"""The Textual app: state (config, model facts, GPUs, the active run) and the actions on it.
+
+One factory, `make_app`, builds it for the CLI, tests, `--demo` and screenshots. Screens are
+views over the app's state; slow work (NVML, model resolution, vLLM introspection, HTTP, the
+server's log) runs in workers and never blocks the UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from tui.adapters.gpus import GpuSnapshot
+from tui.adapters.services import RunLike, Services, WatcherLike
+from tui.core.catalog import BY_DEST
+from tui.core.config import ServeConfig
+from tui.core.errors import UserError
+from tui.core.estimate import Estimate
+from tui.core.gpu_catalog import GpuSpec, find_gpu
+from tui.core.logparse import Throughput
+from tui.core.model_facts import ModelFacts
+from tui.core.plan import BLOCKING, PlanResult, plan
+from tui.core.runstate import RunState
+
+DEFAULT_MODEL = "Qwen/Qwen3-8B"
+
+
+class VllmTuiApp(App[int]):
+    TITLE = "vllm-tui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    config: reactive[ServeConfig] = reactive(lambda: ServeConfig(DEFAULT_MODEL), bindings=True)
+    """What `vllm serve` will run."""
+    facts: reactive[ModelFacts | None] = reactive(None)
+    model_error: reactive[str | None] = reactive(None)
+    model_loading: reactive[bool] = reactive(False)
+    snapshot: reactive[GpuSnapshot | None] = reactive(None)
+    """Detected GPUs (None until the first probe)."""
+    chosen: reactive[tuple[str, ...]] = reactive(())
+    """GPU keys vLLM gets (empty = all visible)."""
+    planning_gpu: reactive[str] = reactive("H100 80GB")
+    planning_count: reactive[int] = reactive(0)
+    """GPUs in the planned box (0 = as many as TP x PP x DP needs)."""
+    lang: reactive[str] = reactive("en")
+    install: reactive[Any] = reactive(None, bindings=True)
+    """The vLLM to launch (None = planning only)."""
+    known_options: reactive[frozenset[str] | None] = reactive(None)
+    extra_options: reactive[tuple[dict[str, Any], ...]] = reactive(())
+    run_state: reactive[RunState] = reactive(RunState, bindings=True)
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        lang: str = "en",
+        model: str | None = None,
+        attach: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.set_reactive(VllmTuiApp.lang, lang)
+        self.set_reactive(VllmTuiApp.config, ServeConfig(model or DEFAULT_MODEL))
+        self.attach_to = attach
+        self.active_run: RunLike | None = None
+        self.watcher: WatcherLike | None = None
+        self.launched_estimate: Estimate | None = None
+        self.launched_gpu: str | None = None
+        self.log_history: deque[str] = deque(maxlen=20000)
+        self.throughput_history: deque[Throughput] = deque(maxlen=720)
+        self.calibrated = False
+        self._plan_cache: tuple[Any, PlanResult] | None = None
+        from tui.adapters.settings import load_settings
+
+        settings = load_settings()
+        self.set_reactive(VllmTuiApp.planning_gpu, settings.planning_gpu)
+        self.settings_warning = settings.warning
+
+    # -- start-up -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from tui.screens.configure import ConfigureScreen
+
+        self.push_screen(ConfigureScreen())
+        self.probe_gpus()
+        self.find_vllm()
+        self.load_model(self.config.model)
+        if self.settings_warning:
+            self.notify(self.settings_warning, severity="warning")
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+    @work(thread=True, exclusive=True, group="gpus")
+    def probe_gpus(self) -> None:
+        snap = self.services.probe()
+        self.call_from_thread(setattr, self, "snapshot", snap)
+
+    @work(thread=True, exclusive=True, group="vllm")
+    def find_vllm(self) -> None:
+        try:
+            install = self.services.find_vllm()
+        except UserError as exc:
+            self.call_from_thread(self.notify, exc.message, severity="error")
+            install = None
+        self.call_from_thread(setattr, self, "install", install)
+        if install is not None and self.services.introspect is not None:
+            from tui.adapters.introspect import dump_options
+
+            try:
+                options = dump_options(install)
+            except Exception:
+                return
+            names = frozenset(n for o in options for n in o["names"])
+            self.call_from_thread(self._set_options, names, tuple(options))
+        if self.attach_to:
+            self.call_from_thread(self.attach, self.attach_to)
+
+    def _set_options(self, names: frozenset[str], options: tuple[dict[str, Any], ...]) -> None:
+        self.known_options = names
+        self.extra_options = options
+
+    @work(thread=True, exclusive=True, group="model")
+    def _resolve(self, ref: str) -> None:
+        try:
+            facts: ModelFacts | None = self.services.resolve_model(ref)
+            error = None
+        except UserError as exc:
+            facts, error = None, exc.message
+        self.call_from_thread(self._model_resolved, ref, facts, error)
+
+    def load_model(self, ref: str) -> None:
+        if ref != self.config.model:
+            self.config = self.config.with_model(ref)
+        self.model_loading = True
+        self._resolve(ref)
+
+    def _model_resolved(self, ref: str, facts: ModelFacts | None, error: str | None) -> None:
+        if ref != self.config.model:
+            return  # a newer model was asked for meanwhile
+        self.model_loading = False
+        self.facts = facts
+        self.model_error = error
+
+    # -- the plan (pure, memoised) ------------------------------------------------------
+
+    def target_gpus(self) -> tuple[tuple[GpuSpec, ...], bool]:
+        snap = self.snapshot
+        if snap is not None and snap.visible_gpus():
+            return tuple(g.as_spec() for g in snap.chosen(self.chosen or None)), False
+        gpu = find_gpu(self.planning_gpu) or find_gpu("H100 80GB")
+        assert gpu is not None
+        cfg = self.config
+        need = (
+            int(cfg.get("tensor_parallel_size") or 1)
+            * int(cfg.get("pipeline_parallel_size") or 1)
+            * int(cfg.get("data_parallel_size") or 1)
+        )
+        return (gpu,) * (self.planning_count or need), True
+
+    def current_plan(self) -> PlanResult:
+        gpus, planning = self.target_gpus()
+        version = self.install.version if self.install else None
+        device = getattr(self.install, "device", "cuda") if self.install else "cuda"
+        key = (self.config, self.facts, gpus, version, self.known_options, device)
+        if self._plan_cache is not None and self._plan_cache[0] == key:
+            return self._plan_cache[1]
+        measured = {}
+        if gpus and self.facts is not None:
+            from tui.adapters.calibration import lookup
+
+            measured = lookup(gpus[0].name, self.config, version)
+        result = plan(self.facts, self.config, gpus, planning=planning, vllm_version=version, known_options=self.known_options,
+                      measured=measured, device="cuda" if device != "cpu" else "cpu")  # fmt: skip
+        if self.facts is None:
+            result = PlanResult(None, result.findings, gpus, planning)
+        self._plan_cache = (key, result)
+        return result
+
+    def header_subtitle(self, result: PlanResult) -> str:
+        gpus = result.gpus
+        where = f"{len(gpus)} x {gpus[0].name}" if gpus else "no GPU"
+        mode = "planning" if result.planning else "detected"
+        vllm = f"vLLM {self.install.version}" if self.install else "no vLLM (planning only)"
+        return f"{self.config.model} · {where} ({mode}) · {vllm}"
+
+    # -- changing the config ------------------------------------------------------------
+
+    def set_flag(self, dest: str, value: Any) -> None:
+        try:
+            self.config = self.config.unset(dest) if value is None else self.config.set(dest, value)
+        except UserError as exc:
+            self.notify(exc.message, severity="error")
+
+    def apply_fix(
+        self, changes: dict[str, Any], env: dict[str, str] | None = None, relaunch: bool = False
+    ) -> None:
+        try:
+            cfg = self.config.update(changes)
+        except UserError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        if env:
+            cfg = cfg.with_env(dict(cfg.env) | env)
+        self.config = cfg
+        summary = ", ".join(
+            f"{BY_DEST[k].flag if k in BY_DEST else k}={v}" for k, v in changes.items()
+        )
+        self.notify(f"applied: {summary or ', '.join(env or {})}")
+        if relaunch:
+            self.action_launch(replace_active=True)
+        elif isinstance(self.screen, Screen) and self.screen.__class__.__name__ == "MonitorScreen":
+            self.pop_screen()
+
+    def choose_gpus(self, keys: tuple[str, ...]) -> None:
+        self.chosen = keys
+
+    def set_planning_gpu(self, name: str, count: int) -> None:
+        self.planning_gpu, self.planning_count = name, count
+        from tui.adapters.settings import load_settings, save_settings
+
+        settings = load_settings()
+        settings.planning_gpu, settings.planning_gpu_count = name, count
+        try:
+            save_settings(settings)
+        except OSError:
+            pass
+
+    def secret_values(self) -> list[str]:
+        return [
+            str(self.config.get(s.dest))
+            for s in BY_DEST.values()
+            if s.secret and self.config.get(s.dest)
+        ]
+
+    # -- launching and watching ---------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "launch":
+            return None if self.install is None else True
+        if action == "stop_server":
+            return (
+                True
+                if self.active_run is not None
+                and self.run_state.state in ("starting", "ready", "failed")
+                else None
+            )
+        return True
+
+    def action_launch(self, replace_active: bool = False) -> None:
+        if self.install is None:
+            self.notify(
+                "No vLLM found: planning mode (install vLLM or start with --vllm PATH).",
+                severity="error",
+            )
+            return
+        if self.active_run is not None and self.active_run.alive() and not replace_active:
+            self.notify("A server is already running: stop it first (Ctrl+X).", severity="warning")
+            return
+        result = self.current_plan()
+        blocking = [
+            f
+            for f in result.findings
+            if f.level == "error"
+            and (f.code in BLOCKING or f.code in ("utilization-range", "range", "choice"))
+        ]
+        if blocking:
+            self.notify(
+                "Not launching: "
+                + blocking[0].message.get(self.lang)
+                + " (Ctrl+F applies the fix)",
+                severity="error",
+                timeout=8,
+            )
+            return
+        self._launch(result, replace_active)
+
+    @work(thread=True, exclusive=True, group="launch")
+    def _launch(self, result: PlanResult, replace_active: bool) -> None:
+        launcher = self.services.launcher
+        if replace_active and self.active_run is not None and self.active_run.alive():
+            if self.watcher is not None:
+                self.watcher.stop_requested = True
+            launcher.stop(self.active_run)
+        cfg = self.config
+        snap = self.snapshot
+        if snap is not None and snap.visible_gpus() and self.chosen:
+            cfg = cfg.with_gpus(",".join(self.chosen))
+        checks = launcher.preflight(cfg, snap, self.chosen or None)
+        errors = [c for c in checks if c.level == "error"]
+        for c in checks:
+            self.call_from_thread(
+                self.notify,
+                c.message,
+                severity="error" if c.level == "error" else "warning",
+                timeout=10,
+            )
+        if errors:
+            fix = next((c.fix for c in errors if c.fix), None)
+            if fix:
+                self.call_from_thread(
+                    self.notify,
+                    f"suggested fix: {fix} (applied to the form)",
+                    severity="information",
+                )
+                self.call_from_thread(self.apply_fix, fix)
+            return
+        try:
+            run = launcher.launch(cfg, self.install)
+        except UserError as exc:
+            self.call_from_thread(self.notify, exc.message, severity="error")
+            return
+        self.call_from_thread(self._started, run, result)
+
+    def _started(self, run: RunLike, result: PlanResult) -> None:
+        self.launched_estimate = result.estimate
+        self.launched_gpu = result.gpus[0].name if result.gpus else None
+        self._watch(run, from_start=True)
+        self.show_monitor()
+
+    def attach(self, run_id: str) -> None:
+        run = next(
+            (
+                r
+                for r in self.services.launcher.list_runs()
+                if r.id == run_id or r.id.startswith(run_id)
+            ),
+            None,
+        )
+        if run is None:
+            self.notify(f"no run {run_id}", severity="error")
+            return
+        self.launched_estimate = None
+        self._watch(run, from_start=True)
+        self.show_monitor()
+
+    def _watch(self, run: RunLike, from_start: bool) -> None:
+        self.active_run = run
+        self.watcher = self.services.launcher.watcher(run, self.config.get("api_key"), from_start)
+        self.log_history.clear()
+        self.throughput_history.clear()
+        self.run_state = RunState()
+        self.calibrated = False
+        self._follow(self.watcher)
+
+    def show_monitor(self) -> None:
+        from tui.screens.monitor import MonitorScreen
+
+        if not isinstance(self.screen, MonitorScreen):
+            self.push_screen(MonitorScreen())
+
+    @work(exclusive=True, group="follow")
+    async def _follow(self, watcher: WatcherLike) -> None:
+        from tui.screens.monitor import MonitorScreen
+
+        last_gpu = 0.0
+        while True:
+            update = await watcher.step()
+            self.log_history.extend(update.lines)
+            self.throughput_history.extend(ev for ev in update.events if isinstance(ev, Throughput))
+            self.run_state = update.state
+            self._maybe_calibrate(update.state)
+            screen = self.screen
+            if (
+                isinstance(screen, MonitorScreen)
+                and screen.ready
+                and screen.is_attached
+                and (
+                    update.lines
+                    or update.events
+                    or update.metrics
+                    or update.progress
+                    or not update.alive
+                )
+            ):
+                try:
+                    screen.apply_update(update)
+                except NoMatches:  # the screen is being torn down (app exiting)
+                    return
+                now = self.services.clock()
+                if (
+                    now - last_gpu > 2
+                    and self.snapshot is not None
+                    and self.snapshot.gpus
+                    and not self.services.demo
+                ):
+                    last_gpu = now
+                    self._gpu_live(screen)
+            if (
+                not update.alive
+                and update.state.state in ("stopped", "failed")
+                and watcher.state.exit_code is not None
+                or (not update.alive and update.state.state == "stopped")
+            ):
+                self.refresh_bindings()
+                return
+            await asyncio.sleep(0.1)
+
+    @work(thread=True, exclusive=True, group="gpu-live")
+    def _gpu_live(self, screen: Any) -> None:
+        from tui.screens.monitor import gpu_memory_text
+
+        snap = self.services.probe()
+        text = gpu_memory_text(
+            [
+                (g.index, g.name, g.memory_used_bytes, g.memory_total_bytes)
+                for g in snap.chosen(self.chosen or None)
+            ]
+        )
+        self.call_from_thread(screen.show_gpu_memory, text)
+
+    def _maybe_calibrate(self, state: RunState) -> None:
+        mem = state.memory_dict
+        if (
+            self.calibrated
+            or not self.launched_gpu
+            or "weights_gib" not in mem
+            or "kv_cache_gib" not in mem
+        ):
+            return
+        from tui.adapters.calibration import record
+
+        version = self.install.version if self.install else None
+        try:
+            self.calibrated = record(self.launched_gpu, self.config, version, mem)
+        except OSError:
+            self.calibrated = True
+
+    def action_stop_server(self) -> None:
+        if self.active_run is None:
+            return
+        if self.watcher is not None:
+            self.watcher.stop_requested = True
+        self._stop(self.active_run, then_exit=False)
+
+    @work(thread=True, group="stop")
+    def _stop(self, run: RunLike, then_exit: bool) -> None:
+        self.call_from_thread(self.notify, f"stopping {run.id}…")
+        left = self.services.launcher.stop(run)
+        if left:
+            self.call_from_thread(
+                self.notify, f"processes still alive after SIGKILL: {left}", severity="error"
+            )
+        else:
+            self.call_from_thread(self.notify, f"stopped {run.id}")
+        if then_exit:
+            self.call_from_thread(self.exit, 0)
+
+    def _hangup(self) -> None:
+        """The terminal went away (SSH dropped): stop an attached run cleanly, then exit."""
+        if self.active_run is not None and self.active_run.alive():
+            if self.watcher is not None:
+                self.watcher.stop_requested = True
+            self.services.launcher.stop(self.active_run)
+        self.exit(0)
+
+    async def action_quit(self) -> None:
+        run = self.active_run
+        if run is None or not run.alive() or self.run_state.state in ("stopped",):
+            self.exit(0)
+            return
+        from tui.screens.modals import QuitModal
+
+        def decide(choice: str | None) -> None:
+            if choice == "stop":
+                if self.watcher is not None:
+                    self.watcher.stop_requested = True
+                self._stop(run, then_exit=True)
+            elif choice == "leave":
+                self.exit(0)
+
+        self.push_screen(QuitModal(run.id, run.url), decide)
+
+    # -- LoRA hot-swap ------------------------------------------------------------------
+
+    async def lora(
+        self, action: str, name: str, path: str
+    ) -> tuple[str, tuple[tuple[str, str], ...]]:
+        http = self.services.http
+        run = self.active_run
+        if http is None or run is None:
+            return "no server", ()
+        key = self.config.get("api_key")
+        status = ""
+        if action == "load":
+            reply = await http.load_lora(run.url, name, path, key)
+            status = reply.text[:200]
+        elif action == "unload":
+            reply = await http.unload_lora(run.url, name, key)
+            status = reply.text[:200]
+        models = await http.models(run.url, key)
+        adapters = tuple(
+            (m.get("id", "?"), str(m.get("root") or "")) for m in models if m.get("parent")
+        )
+        return status or f"{len(adapters)} adapter(s)", adapters
+
+    # -- other actions (also in the command palette) ------------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.modals import HelpModal
+
+        self.push_screen(HelpModal(self.lang))
+
+    def action_toggle_lang(self) -> None:
+        self.lang = "ja" if self.lang == "en" else "en"
+
+    def action_why(self) -> None:
+        from tui.screens.modals import WhyModal
+
+        self.push_screen(WhyModal(self.current_plan().estimate))
+
+    def command_text(self) -> str:
+        from tui.widgets.command_preview import preview_text
+
+        return preview_text(self.config, version=self.install.version if self.install else None)
+
+    def action_copy_command(self) -> None:
+        self.copy_to_clipboard(self.command_text())
+        self.notify("command copied (secrets masked)")
+
+    def action_import_config(self) -> None:
+        from tui.screens.modals import ImportModal
+
+        def done(text: str | None) -> None:
+            if not text or not text.strip():
+                return
+            from tui.core.importer import parse_command, parse_yaml
+
+            try:
+                cfg = (
+                    parse_command(text)
+                    if "serve" in text
+                    or text.lstrip().startswith(("python", "docker", "-", "VLLM", "CUDA"))
+                    else parse_yaml(text)
+                )
+            except UserError as exc:
+                self.notify(exc.message, severity="error", timeout=8)
+                return
+            self.config = cfg
+            self.load_model(cfg.model)
+            self.notify("imported")
+
+        self.push_screen(ImportModal(), done)
+
+    def action_export(self) -> None:
+        from tui.core.commands import dump_yaml, shell_script
+        from tui.screens.modals import ExportModal
+
+        version = self.install.version if self.install else None
+        texts = {
+            "command": self.command_text(),
+            "yaml": dump_yaml(self.config, version),
+            "shell script": shell_script(self.config, version=version),
+        }
+
+        def done(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            what, fmt = choice
+            if what == "copy":
+                self.copy_to_clipboard(texts[fmt])
+                self.notify(f"{fmt} copied (secrets masked)")
+                return
+            path = what.removeprefix("write:")
+            from pathlib import Path
+
+            from tui.adapters.settings import atomic_write
+
+            try:
+                atomic_write(
+                    Path(path).expanduser(),
+                    texts[fmt],
+                    mode=0o755 if fmt == "shell script" else 0o644,
+                )
+            except OSError as exc:
+                self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
+                return
+            self.notify(f"wrote {path}")
+
+        self.push_screen(ExportModal(texts), done)
+
+    def action_profiles(self) -> None:
+        from tui.adapters import profiles
+        from tui.screens.modals import ProfilesModal
+
+        def done(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            what, name = choice
+            try:
+                if what == "save":
+                    path = profiles.save_profile(name, self.config)
+                    self.notify(f"saved {path.name} (secrets are not saved)")
+                else:
+                    self.config = profiles.load_profile(name)
+                    self.load_model(self.config.model)
+                    self.notify(f"loaded {name}")
+            except (UserError, OSError) as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+
+        self.push_screen(ProfilesModal(profiles.list_profiles()), done)
+
+    def action_runs(self) -> None:
+        from tui.screens.modals import RunsModal
+
+        runs = self.services.launcher.list_runs()
+
+        def done(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            what, run_id = choice
+            run = next(r for r in runs if r.id == run_id)
+            if what == "attach":
+                self.attach(run_id)
+            else:
+                self._stop(run, then_exit=False)
+
+        self.push_screen(RunsModal(runs), done)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands: list[tuple[str, str, Callable[[], Any]]] = [
+            ("Launch", "Start vLLM with the current flags (F5)", self.action_launch),
+            ("Stop server", "Stop the running server (Ctrl+X)", self.action_stop_server),
+            ("Import", "Paste a vllm serve command or YAML config (F2)", self.action_import_config),
+            ("Export", "Command, YAML or shell script (F3)", self.action_export),
+            ("Copy command", "Copy the command via OSC 52 (Ctrl+Y)", self.action_copy_command),
+            ("Profiles", "Save or load a named config (F4)", self.action_profiles),
+            ("Runs", "Attach to or stop a server (F6)", self.action_runs),
+            ("Why this number", "Each memory term explained (F7)", self.action_why),
+            ("Language", "English / 日本語 (F9)", self.action_toggle_lang),
+            ("Keys", "All key bindings (F1)", self.action_help),
+            ("Re-detect GPUs", "Probe NVML again", self.probe_gpus),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+
+def make_app(
+    *,
+    services: Services | None = None,
+    demo: bool = False,
+    lang: str = "en",
+    vllm: str | None = None,
+    model: str | None = None,
+    attach: str | None = None,
+) -> VllmTuiApp:
+    """The one way the app is built (CLI, tests, demo, screenshots)."""
+    if services is None:
+        services = Services.demo_services() if demo else Services.real(vllm)
+    if model is None and not demo:
+        from tui.adapters.settings import load_settings
+
+        model = load_settings().last_model
+    return VllmTuiApp(services, lang=lang, model=model, attach=attach)

@@ -1,0 +1,1 @@
+"""Textual screens: compose widgets, route messages to app state, set attributes down."""

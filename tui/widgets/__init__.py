@@ -1,0 +1,1 @@
+"""Textual widgets: each renders one thing and posts messages up; none reaches into a sibling."""

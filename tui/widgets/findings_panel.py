@@ -1,0 +1,70 @@
+"""FindingsPanel: validation findings beside the form; Enter on one applies its fix."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tui.core.validate import Finding
+from tui.messages import ApplyFix
+
+ICONS = {"error": ("✗", "$error"), "warning": ("!", "$warning"), "info": ("i", "$secondary")}
+
+
+class FindingsPanel(OptionList):
+    DEFAULT_CSS = """
+    FindingsPanel { height: auto; max-height: 12; border: round $primary 40%; border-title-color: $primary; }
+    FindingsPanel.-empty { max-height: 3; }
+    """
+
+    findings: reactive[tuple[Finding, ...]] = reactive(())
+    lang: reactive[str] = reactive("en")
+
+    def watch_findings(self) -> None:
+        self._rebuild()
+
+    def watch_lang(self) -> None:
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.clear_options()
+        fixable = sum(1 for f in self.findings if f.fix)
+        self.border_title = ("Checks" if self.lang == "en" else "チェック") + (
+            f" · Enter applies a fix ({fixable})" if fixable else ""
+        )
+        self.set_class(not self.findings, "-empty")
+        if not self.findings:
+            self.add_option(
+                Option(
+                    Content.styled(
+                        "✓ no problems found" if self.lang == "en" else "✓ 問題はありません",
+                        "$success",
+                    ),
+                    disabled=True,
+                )
+            )
+            return
+        for i, f in enumerate(self.findings):
+            icon, style = ICONS[f.level]
+            parts = [(f"{icon} ", f"bold {style}"), f.message.get(self.lang)]
+            if f.fix:
+                parts += ["\n  ", ("→ " + f.fix.label.get(self.lang), "$accent")]
+            self.add_option(
+                Option(Content.assemble(*parts), id=f"finding-{i}", disabled=f.fix is None)
+            )
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.apply(event.option_index)
+
+    def apply(self, index: int = 0) -> bool:
+        fixable = [f for f in self.findings if f.fix]
+        target = self.findings[index] if 0 <= index < len(self.findings) else None
+        if target is None or target.fix is None:
+            target = fixable[0] if fixable else None
+        if target is None or target.fix is None:
+            return False
+        self.post_message(ApplyFix(dict(target.fix.set), dict(target.fix.env)))
+        return True

@@ -1,0 +1,105 @@
+"""GpuPanel: the detected GPUs (memory bar, processes) with a choice of which ones vLLM gets;
+or, in planning mode, the planning GPU and how many of them, with the reason."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Label, Select, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from tui.adapters.gpus import Gpu, GpuSnapshot
+from tui.core.gpu_catalog import GPU_CATALOG, GiB
+from tui.messages import GpusChosen, PlanningGpuChanged
+
+BAR = 12
+
+
+def memory_bar(used: int | None, total: int | None) -> str:
+    if not used or not total:
+        return "·" * BAR
+    filled = max(0, min(BAR, round(BAR * used / total)))
+    return "█" * filled + "░" * (BAR - filled)
+
+
+def gpu_line(g: Gpu) -> str:
+    used, total = g.memory_used_bytes, g.memory_total_bytes
+    mem = f"{(used or 0) / GiB:5.1f}/{(total or 0) / GiB:5.1f} GiB" if total else "memory ?"
+    procs = ", ".join(
+        f"{p.name or p.pid}{'' if p.mine in (True, None) else '*'} {(p.used_bytes or 0) / GiB:.1f}G"
+        for p in g.processes[:3]
+    )
+    label = g.key if g.mig_parent is not None else str(g.index)
+    return f"{label} {g.name.replace('NVIDIA ', '')[:24]} {memory_bar(used, total)} {mem}" + (
+        f"  {procs}" if procs else ""
+    )
+
+
+class GpuPanel(Vertical):
+    """Shows `snapshot`; in planning mode shows `planning_gpu` x `planning_count`."""
+
+    DEFAULT_CSS = """
+    GpuPanel { height: auto; border: round $primary 40%; border-title-color: $primary; padding: 0 1; }
+    GpuPanel #gpu-reason { color: $warning; }
+    GpuPanel SelectionList { height: auto; max-height: 8; border: none; padding: 0; }
+    GpuPanel #planning { height: auto; }
+    GpuPanel #planning Select { width: 1fr; }
+    GpuPanel #planning #count { width: 26; }
+    """
+
+    snapshot: reactive[GpuSnapshot | None] = reactive(None, recompose=True)
+    """Detected GPUs (None until the first probe finishes)."""
+    chosen: reactive[tuple[str, ...]] = reactive((), recompose=True)
+    """Keys of the GPUs vLLM gets (empty = all visible)."""
+    planning_gpu: reactive[str] = reactive("H100 80GB", recompose=True)
+    planning_count: reactive[int] = reactive(1, recompose=True)
+
+    def compose(self) -> ComposeResult:
+        self.border_title = "GPUs"
+        snap = self.snapshot
+        if snap is None:
+            yield Label("detecting GPUs…")
+            return
+        visible = snap.visible_gpus()
+        if visible:
+            self.border_title = (
+                f"GPUs · driver {snap.driver_version or '?'} · CUDA {snap.cuda_version or '?'}"
+            )
+            chosen = set(self.chosen or (g.key for g in visible))
+            yield SelectionList[str](
+                *(Selection(gpu_line(g), g.key, g.key in chosen) for g in visible), id="gpu-list"
+            )
+            if any(p.mine is False for g in visible for p in g.processes):
+                yield Static("* another user's process", classes="dim")
+            return
+        self.border_title = "GPUs · planning mode"
+        yield Static(f"No GPU here: {snap.reason}. Planning for:", id="gpu-reason")
+        with Horizontal(id="planning"):
+            names = [g.name for g in GPU_CATALOG]
+            yield Select(
+                [(n, n) for n in names],
+                value=self.planning_gpu if self.planning_gpu in names else names[0],
+                allow_blank=False,
+                id="planning-gpu",
+                compact=True,
+            )
+            counts = [("x auto (TP x PP x DP)", 0)] + [(f"x {n}", n) for n in (1, 2, 4, 8, 16)]
+            yield Select(
+                counts,
+                value=self.planning_count if self.planning_count in (0, 1, 2, 4, 8, 16) else 0,
+                allow_blank=False,
+                id="count",
+                compact=True,
+            )
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        event.stop()
+        self.post_message(GpusChosen(tuple(event.selection_list.selected)))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        gpu = self.query_one("#planning-gpu", Select).value
+        count = self.query_one("#count", Select).value
+        if isinstance(gpu, str) and isinstance(count, int):
+            self.post_message(PlanningGpuChanged(gpu, count))

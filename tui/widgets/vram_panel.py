@@ -1,0 +1,117 @@
+"""VramPanel: where each GPU's memory goes for the current flags, and what that buys:
+a stacked bar (weights, activation, non-torch, CUDA graphs, KV cache, left free) against the
+budget, KV tokens, concurrency, the largest length that fits, the verdict and the band."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.core.gpu_catalog import GiB
+from tui.core.plan import PlanResult
+
+SEGMENTS = (
+    ("weights", "Weights", "$primary"),
+    ("activation", "Activation", "$secondary"),
+    ("non_torch", "Non-torch", "$warning"),
+    ("cuda_graph", "CUDA graphs", "$accent"),
+    ("kv_cache", "KV cache", "$success"),
+)
+
+
+def bar(result: PlanResult, width: int) -> Content:
+    est = result.estimate
+    assert est is not None
+    total = est.total_bytes
+    parts: list[tuple[str, str]] = []
+    used = 0
+    for key, _, style in SEGMENTS:
+        term = est.term(key)
+        value = max(0.0, term.value) if key != "kv_cache" else float(est.kv_cache_bytes)
+        if key == "cuda_graph" and not est.cuda_graph_in_budget:
+            value = 0.0  # drawn separately below: outside the budget
+        cells = int(round(width * value / total)) if total else 0
+        if value > 0 and cells == 0:
+            cells = 1
+        parts.append(("█" * cells, style))
+        used += cells
+    budget_cells = int(round(width * est.budget_bytes / total))
+    rest = max(0, width - used)
+    headroom = max(0, min(rest, budget_cells - used))
+    parts.append(("▒" * headroom, "$error" if not est.fits else "$success 40%"))
+    parts.append(("░" * max(0, rest - headroom), "$foreground 30%"))
+    return Content.assemble(*parts)
+
+
+class VramPanel(Widget):
+    DEFAULT_CSS = """
+    VramPanel { height: auto; min-height: 8; border: round $primary 40%; border-title-color: $primary; padding: 0 1; }
+    VramPanel.-fails { border: round $error; }
+    """
+
+    result: reactive[PlanResult | None] = reactive(None, layout=True)
+    lang: reactive[str] = reactive("en")
+
+    def watch_result(self, result: PlanResult | None) -> None:
+        self.set_class(
+            result is not None and result.estimate is not None and not result.estimate.fits,
+            "-fails",
+        )
+
+    def render(self) -> Content:
+        self.border_title = "VRAM per GPU" if self.lang == "en" else "GPU ごとの VRAM"
+        r = self.result
+        if r is None:
+            return Content("resolving the model…")
+        est = r.estimate
+        if est is None:
+            reasons = [f.message.get(self.lang) for f in r.findings if f.level == "error"]
+            return Content.assemble(
+                ("No estimate: ", "bold $error"), "; ".join(reasons) or "waiting for a model"
+            )
+        width = max(10, self.size.width - 2)
+        gib = lambda b: f"{b / GiB:.1f}"  # noqa: E731
+        count = f"{est.num_gpus} x " if est.num_gpus > 1 else ""
+        lines: list[Content | str | tuple[str, str]] = [
+            Content.assemble(
+                (f"{count}{est.gpu}", "bold"),
+                f"  {gib(est.total_bytes)} GiB · budget {gib(est.budget_bytes)} GiB",
+                (" · planning" if r.planning else "", "$text-muted"),
+            ),
+            "\n",
+            bar(r, width),
+            "\n",
+        ]
+        legend: list[Content | str | tuple[str, str]] = []
+        for key, label, style in SEGMENTS:
+            term = est.term(key)
+            value = est.kv_cache_bytes if key == "kv_cache" else term.value
+            mark = "~" if term.guess else ""
+            legend += [("█ ", style), f"{label} {mark}{gib(value)}  "]
+        lines += legend
+        if est.term("cuda_graph").value and not est.cuda_graph_in_budget:
+            lines += [
+                "\n",
+                (
+                    "CUDA graphs (~"
+                    + gib(est.term("cuda_graph").value)
+                    + " GiB) come on top of the budget in this vLLM",
+                    "$text-muted",
+                ),
+            ]
+        kv = est.kv
+        lo, hi = est.kv_low.tokens, est.kv_high.tokens
+        lines += [
+            "\n",
+            ("KV tokens ", "bold"),
+            (f"{kv.tokens:,}", "bold $success"),
+            f"  (band {lo:,}–{hi:,}) · {kv.bytes_per_token / 1024:.1f} KiB/token · {'fp8' if est.kv_element_bytes == 1 else f'{est.kv_element_bytes:g} B'} KV",
+            "\n",
+            ("Concurrency ", "bold"),
+            f"{kv.max_concurrency:.2f}x at {est.max_model_len:,} tokens · largest length that fits {kv.max_fitting_len:,}",
+            "\n",
+        ]
+        verdict_style = "bold $success" if est.fits else "bold $error"
+        lines.append(((("✓ " if est.fits else "✗ ") + est.verdict), verdict_style))
+        return Content.assemble(*lines)
