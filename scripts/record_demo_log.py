@@ -26,15 +26,29 @@ async def load(url: str, seconds: float) -> None:
         while time.monotonic() - start < seconds:
             wave += 1
             n = [2, 6, 12, 4, 16, 8, 1][wave % 7]
-            body = {"model": "tiny", "prompt": "hello world the quick brown fox " * (wave % 5 + 1), "max_tokens": 64 + 16 * (wave % 4)}
-            await asyncio.gather(*(client.post(url + "/v1/completions", json=body) for _ in range(n)))
+            body = {
+                "model": "tiny",
+                "prompt": "hello world the quick brown fox " * (wave % 5 + 1),
+                "max_tokens": 64 + 16 * (wave % 4),
+            }
+            await asyncio.gather(
+                *(client.post(url + "/v1/completions", json=body) for _ in range(n))
+            )
             await asyncio.sleep(1.5)
 
 
 async def main(model: str, out: str) -> None:
     install = resolve_vllm(None)
     assert install is not None, "set VLLM_TUI_VLLM_PYTHON"
-    cfg = ServeConfig.build(model, {"max_model_len": 1024, "gpu_memory_utilization": 0.15, "served_model_name": ["tiny"], "port": free_port(None, 18700)})
+    cfg = ServeConfig.build(
+        model,
+        {
+            "max_model_len": 1024,
+            "gpu_memory_utilization": 0.15,
+            "served_model_name": ["tiny"],
+            "port": free_port(None, 18700),
+        },
+    )
     run = launch(cfg, install)
     watcher = Watcher(run)
     try:

@@ -44,7 +44,7 @@ class VllmTuiApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    config: reactive[ServeConfig] = reactive(lambda: ServeConfig(DEFAULT_MODEL), bindings=True)
+    config: reactive[ServeConfig] = reactive(lambda: ServeConfig(DEFAULT_MODEL))
     """What `vllm serve` will run."""
     facts: reactive[ModelFacts | None] = reactive(None)
     model_error: reactive[str | None] = reactive(None)

@@ -106,7 +106,6 @@ class ConfigureScreen(Screen):
         help_pane.lang = app.lang  # type: ignore[attr-defined]
         help_pane.extra_options = app.extra_options  # type: ignore[attr-defined]
         self.sub_title = app.header_subtitle(result)  # type: ignore[attr-defined]
-        app.refresh_bindings()
 
     # -- messages up --------------------------------------------------------------------
 

@@ -40,4 +40,7 @@ class CommandPreview(Static):
         if cfg is None:
             self.update("")
             return
-        self.update(Content.styled(preview_text(cfg, version=self.version), "$text"))
+        text = preview_text(cfg, version=self.version)
+        lines = text.count("\n")
+        self.update(Content.styled(text, "$text"), layout=lines != getattr(self, "_lines", -1))
+        self._lines = lines

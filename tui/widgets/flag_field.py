@@ -153,7 +153,12 @@ class FlagField(Vertical):
 
     # -- events -------------------------------------------------------------------------
 
+    _error: str | None = None
+
     def _set_invalid(self, message: str | None) -> None:
+        if message == self._error:
+            return  # no restyle, no re-layout on every keystroke
+        self._error = message
         self.set_class(message is not None, "-invalid")
         self.query_one(".flag-error", Static).update(message or "")
 

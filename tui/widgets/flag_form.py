@@ -119,12 +119,23 @@ class FlagForm(Vertical):
         if self.is_mounted:
             self.query_one("#extra-hint", Static).update(self._extra_hint())
 
-    def watch_config(self, cfg: ServeConfig | None) -> None:
+    def watch_config(self, old: ServeConfig | None, cfg: ServeConfig | None) -> None:
         if cfg is None or not self.is_mounted:
             return
-        for field in self.query(FlagField):
-            field.value = cfg.get(field.spec.dest)
-            field.set_class(cfg.is_set(field.spec.dest), "-set")
+        # Touch only the fields whose value changed: restyling every field on each keystroke
+        # is what makes a form feel slow.
+        before = dict(old.values) if old is not None else {}
+        after = dict(cfg.values)
+        changed = {
+            d for d in before.keys() | after.keys() if before.get(d, ...) != after.get(d, ...)
+        }
+        for dest in changed:
+            try:
+                field = self.query_one(f"#field-{dest}", FlagField)
+            except Exception:
+                continue
+            field.value = cfg.get(dest)
+            field.set_class(cfg.is_set(dest), "-set")
 
     def watch_lang(self, lang: str) -> None:
         for field in self.query(FlagField):
