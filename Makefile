@@ -38,8 +38,8 @@ demo: $(VENV)/.stamp
 	$(VENV)/bin/vllm-tui --demo
 
 test: $(VENV)/.stamp $(VVENV)/.stamp
-	$(VENV)/bin/python -m ruff check tui tests bench
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	$(VENV)/bin/python -m ruff check tui tests bench scripts
+	VLLM_TUI_REQUIRE_VLLM=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 test-fast: $(VENV)/.stamp
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not e2e and not vllm"
@@ -48,8 +48,8 @@ test-e2e: $(VENV)/.stamp $(VVENV)/.stamp
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "e2e or vllm"
 
 lint: $(VENV)/.stamp
-	$(VENV)/bin/python -m ruff check tui tests bench
-	$(VENV)/bin/python -m ruff format --check tui tests bench
+	$(VENV)/bin/python -m ruff check tui tests bench scripts
+	$(VENV)/bin/python -m ruff format --check tui tests bench scripts
 
 screenshots: $(VENV)/.stamp
 	$(VENV)/bin/python scripts/screenshots.py screenshots
