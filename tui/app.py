@@ -16,12 +16,13 @@ from typing import Any
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 
 from tui.adapters.gpus import GpuSnapshot
 from tui.adapters.services import RunLike, Services, WatcherLike
+from tui.app_dialogs import Dialogs
+from tui.app_run import RunControl
 from tui.core.catalog import BY_DEST
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
@@ -29,13 +30,13 @@ from tui.core.estimate import Estimate
 from tui.core.gpu_catalog import GpuSpec, find_gpu
 from tui.core.logparse import Throughput
 from tui.core.model_facts import ModelFacts
-from tui.core.plan import BLOCKING, PlanResult, plan
+from tui.core.plan import PlanResult, plan
 from tui.core.runstate import RunState
 
 DEFAULT_MODEL = "Qwen/Qwen3-8B"
 
 
-class VllmTuiApp(App[int]):
+class VllmTuiApp(RunControl, Dialogs, App[int]):
     TITLE = "vllm-tui"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
@@ -248,8 +249,6 @@ class VllmTuiApp(App[int]):
             if s.secret and self.config.get(s.dest)
         ]
 
-    # -- launching and watching ---------------------------------------------------------
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "launch":
             return None if self.install is None else True
@@ -261,376 +260,6 @@ class VllmTuiApp(App[int]):
                 else None
             )
         return True
-
-    def action_launch(self, replace_active: bool = False) -> None:
-        if self.install is None:
-            self.notify(
-                "No vLLM found: planning mode (install vLLM or start with --vllm PATH).",
-                severity="error",
-            )
-            return
-        if self.active_run is not None and self.active_run.alive() and not replace_active:
-            self.notify("A server is already running: stop it first (Ctrl+X).", severity="warning")
-            return
-        result = self.current_plan()
-        blocking = [
-            f
-            for f in result.findings
-            if f.level == "error"
-            and (f.code in BLOCKING or f.code in ("utilization-range", "range", "choice"))
-        ]
-        if blocking:
-            self.notify(
-                "Not launching: "
-                + blocking[0].message.get(self.lang)
-                + " (Ctrl+F applies the fix)",
-                severity="error",
-                timeout=8,
-            )
-            return
-        self._launch(result, replace_active)
-
-    @work(thread=True, exclusive=True, group="launch")
-    def _launch(self, result: PlanResult, replace_active: bool) -> None:
-        launcher = self.services.launcher
-        if replace_active and self.active_run is not None and self.active_run.alive():
-            if self.watcher is not None:
-                self.watcher.stop_requested = True
-            launcher.stop(self.active_run)
-        cfg = self.config
-        snap = self.snapshot
-        if snap is not None and snap.visible_gpus() and self.chosen:
-            cfg = cfg.with_gpus(",".join(self.chosen))
-        checks = launcher.preflight(cfg, snap, self.chosen or None)
-        errors = [c for c in checks if c.level == "error"]
-        for c in checks:
-            self.call_from_thread(
-                self.notify,
-                c.message,
-                severity="error" if c.level == "error" else "warning",
-                timeout=10,
-            )
-        if errors:
-            fix = next((c.fix for c in errors if c.fix), None)
-            if fix:
-                self.call_from_thread(
-                    self.notify,
-                    f"suggested fix: {fix} (applied to the form)",
-                    severity="information",
-                )
-                self.call_from_thread(self.apply_fix, fix)
-            return
-        try:
-            run = launcher.launch(cfg, self.install)
-        except UserError as exc:
-            self.call_from_thread(self.notify, exc.message, severity="error")
-            return
-        self.call_from_thread(self._started, run, result)
-
-    def _started(self, run: RunLike, result: PlanResult) -> None:
-        self.launched_estimate = result.estimate
-        self.launched_gpu = result.gpus[0].name if result.gpus else None
-        self._watch(run, from_start=True)
-        self.show_monitor()
-
-    def attach(self, run_id: str) -> None:
-        run = next(
-            (
-                r
-                for r in self.services.launcher.list_runs()
-                if r.id == run_id or r.id.startswith(run_id)
-            ),
-            None,
-        )
-        if run is None:
-            self.notify(f"no run {run_id}", severity="error")
-            return
-        self.launched_estimate = None
-        self._watch(run, from_start=True)
-        self.show_monitor()
-
-    def _watch(self, run: RunLike, from_start: bool) -> None:
-        self.active_run = run
-        self.watcher = self.services.launcher.watcher(run, self.config.get("api_key"), from_start)
-        self.log_history.clear()
-        self.throughput_history.clear()
-        self.run_state = RunState()
-        self.calibrated = False
-        self._follow(self.watcher)
-
-    def show_monitor(self) -> None:
-        from tui.screens.monitor import MonitorScreen
-
-        if not isinstance(self.screen, MonitorScreen):
-            self.push_screen(MonitorScreen())
-
-    @work(exclusive=True, group="follow")
-    async def _follow(self, watcher: WatcherLike) -> None:
-        from tui.screens.monitor import MonitorScreen
-
-        last_gpu = 0.0
-        while True:
-            update = await watcher.step()
-            self.log_history.extend(update.lines)
-            self.throughput_history.extend(ev for ev in update.events if isinstance(ev, Throughput))
-            self.run_state = update.state
-            self._maybe_calibrate(update.state)
-            screen = self.screen
-            if (
-                isinstance(screen, MonitorScreen)
-                and screen.ready
-                and screen.is_attached
-                and (
-                    update.lines
-                    or update.events
-                    or update.metrics
-                    or update.progress
-                    or not update.alive
-                )
-            ):
-                try:
-                    screen.apply_update(update)
-                except NoMatches:  # the screen is being torn down (app exiting)
-                    return
-                now = self.services.clock()
-                if (
-                    now - last_gpu > 2
-                    and self.snapshot is not None
-                    and self.snapshot.gpus
-                    and not self.services.demo
-                ):
-                    last_gpu = now
-                    self._gpu_live(screen)
-            if (
-                not update.alive
-                and update.state.state in ("stopped", "failed")
-                and watcher.state.exit_code is not None
-                or (not update.alive and update.state.state == "stopped")
-            ):
-                self.refresh_bindings()
-                return
-            await asyncio.sleep(0.1)
-
-    @work(thread=True, exclusive=True, group="gpu-live")
-    def _gpu_live(self, screen: Any) -> None:
-        from tui.screens.monitor import gpu_memory_text
-
-        snap = self.services.probe()
-        text = gpu_memory_text(
-            [
-                (g.index, g.name, g.memory_used_bytes, g.memory_total_bytes)
-                for g in snap.chosen(self.chosen or None)
-            ]
-        )
-        self.call_from_thread(screen.show_gpu_memory, text)
-
-    def _maybe_calibrate(self, state: RunState) -> None:
-        mem = state.memory_dict
-        if (
-            self.calibrated
-            or not self.launched_gpu
-            or "weights_gib" not in mem
-            or "kv_cache_gib" not in mem
-        ):
-            return
-        from tui.adapters.calibration import record
-
-        version = self.install.version if self.install else None
-        try:
-            self.calibrated = record(self.launched_gpu, self.config, version, mem)
-        except OSError:
-            self.calibrated = True
-
-    def action_stop_server(self) -> None:
-        if self.active_run is None:
-            return
-        if self.watcher is not None:
-            self.watcher.stop_requested = True
-        self._stop(self.active_run, then_exit=False)
-
-    @work(thread=True, group="stop")
-    def _stop(self, run: RunLike, then_exit: bool) -> None:
-        self.call_from_thread(self.notify, f"stopping {run.id}…")
-        left = self.services.launcher.stop(run)
-        if left:
-            self.call_from_thread(
-                self.notify, f"processes still alive after SIGKILL: {left}", severity="error"
-            )
-        else:
-            self.call_from_thread(self.notify, f"stopped {run.id}")
-        if then_exit:
-            self.call_from_thread(self.exit, 0)
-
-    def _hangup(self) -> None:
-        """The terminal went away (SSH dropped): stop an attached run cleanly, then exit."""
-        if self.active_run is not None and self.active_run.alive():
-            if self.watcher is not None:
-                self.watcher.stop_requested = True
-            self.services.launcher.stop(self.active_run)
-        self.exit(0)
-
-    async def action_quit(self) -> None:
-        run = self.active_run
-        if run is None or not run.alive() or self.run_state.state in ("stopped",):
-            self.exit(0)
-            return
-        from tui.screens.modals import QuitModal
-
-        def decide(choice: str | None) -> None:
-            if choice == "stop":
-                if self.watcher is not None:
-                    self.watcher.stop_requested = True
-                self._stop(run, then_exit=True)
-            elif choice == "leave":
-                self.exit(0)
-
-        self.push_screen(QuitModal(run.id, run.url), decide)
-
-    # -- LoRA hot-swap ------------------------------------------------------------------
-
-    async def lora(
-        self, action: str, name: str, path: str
-    ) -> tuple[str, tuple[tuple[str, str], ...]]:
-        http = self.services.http
-        run = self.active_run
-        if http is None or run is None:
-            return "no server", ()
-        key = self.config.get("api_key")
-        status = ""
-        if action == "load":
-            reply = await http.load_lora(run.url, name, path, key)
-            status = reply.text[:200]
-        elif action == "unload":
-            reply = await http.unload_lora(run.url, name, key)
-            status = reply.text[:200]
-        models = await http.models(run.url, key)
-        adapters = tuple(
-            (m.get("id", "?"), str(m.get("root") or "")) for m in models if m.get("parent")
-        )
-        return status or f"{len(adapters)} adapter(s)", adapters
-
-    # -- other actions (also in the command palette) ------------------------------------
-
-    def action_help(self) -> None:
-        from tui.screens.modals import HelpModal
-
-        self.push_screen(HelpModal(self.lang))
-
-    def action_toggle_lang(self) -> None:
-        self.lang = "ja" if self.lang == "en" else "en"
-
-    def action_why(self) -> None:
-        from tui.screens.modals import WhyModal
-
-        self.push_screen(WhyModal(self.current_plan().estimate))
-
-    def command_text(self) -> str:
-        from tui.widgets.command_preview import preview_text
-
-        return preview_text(self.config, version=self.install.version if self.install else None)
-
-    def action_copy_command(self) -> None:
-        self.copy_to_clipboard(self.command_text())
-        self.notify("command copied (secrets masked)")
-
-    def action_import_config(self) -> None:
-        from tui.screens.modals import ImportModal
-
-        def done(text: str | None) -> None:
-            if not text or not text.strip():
-                return
-            from tui.core.importer import parse_command, parse_yaml
-
-            try:
-                cfg = (
-                    parse_command(text)
-                    if "serve" in text
-                    or text.lstrip().startswith(("python", "docker", "-", "VLLM", "CUDA"))
-                    else parse_yaml(text)
-                )
-            except UserError as exc:
-                self.notify(exc.message, severity="error", timeout=8)
-                return
-            self.config = cfg
-            self.load_model(cfg.model)
-            self.notify("imported")
-
-        self.push_screen(ImportModal(), done)
-
-    def action_export(self) -> None:
-        from tui.core.commands import dump_yaml, shell_script
-        from tui.screens.modals import ExportModal
-
-        version = self.install.version if self.install else None
-        texts = {
-            "command": self.command_text(),
-            "yaml": dump_yaml(self.config, version),
-            "shell script": shell_script(self.config, version=version),
-        }
-
-        def done(choice: tuple[str, str] | None) -> None:
-            if choice is None:
-                return
-            what, fmt = choice
-            if what == "copy":
-                self.copy_to_clipboard(texts[fmt])
-                self.notify(f"{fmt} copied (secrets masked)")
-                return
-            path = what.removeprefix("write:")
-            from pathlib import Path
-
-            from tui.adapters.settings import atomic_write
-
-            try:
-                atomic_write(
-                    Path(path).expanduser(),
-                    texts[fmt],
-                    mode=0o755 if fmt == "shell script" else 0o644,
-                )
-            except OSError as exc:
-                self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
-                return
-            self.notify(f"wrote {path}")
-
-        self.push_screen(ExportModal(texts), done)
-
-    def action_profiles(self) -> None:
-        from tui.adapters import profiles
-        from tui.screens.modals import ProfilesModal
-
-        def done(choice: tuple[str, str] | None) -> None:
-            if choice is None:
-                return
-            what, name = choice
-            try:
-                if what == "save":
-                    path = profiles.save_profile(name, self.config)
-                    self.notify(f"saved {path.name} (secrets are not saved)")
-                else:
-                    self.config = profiles.load_profile(name)
-                    self.load_model(self.config.model)
-                    self.notify(f"loaded {name}")
-            except (UserError, OSError) as exc:
-                self.notify(str(exc), severity="error", timeout=10)
-
-        self.push_screen(ProfilesModal(profiles.list_profiles()), done)
-
-    def action_runs(self) -> None:
-        from tui.screens.modals import RunsModal
-
-        runs = self.services.launcher.list_runs()
-
-        def done(choice: tuple[str, str] | None) -> None:
-            if choice is None:
-                return
-            what, run_id = choice
-            run = next(r for r in runs if r.id == run_id)
-            if what == "attach":
-                self.attach(run_id)
-            else:
-                self._stop(run, then_exit=False)
-
-        self.push_screen(RunsModal(runs), done)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -28,7 +28,14 @@ async def test_app_launches_real_vllm_shows_throughput_and_stops_on_quit(vllm_en
         await pilot.pause()
         assert app.install is not None and app.install.device == "cpu"
         assert app.facts is not None and app.facts.num_layers == 2
-        app.config = app.config.update({"max_model_len": 512, "gpu_memory_utilization": 0.10, "port": port, "served_model_name": ["tiny"]})
+        app.config = app.config.update(
+            {
+                "max_model_len": 512,
+                "gpu_memory_utilization": 0.10,
+                "port": port,
+                "served_model_name": ["tiny"],
+            }
+        )
         await pilot.pause()
         app.screen.set_focus(None)
         await pilot.press("f5")
@@ -40,12 +47,18 @@ async def test_app_launches_real_vllm_shows_throughput_and_stops_on_quit(vllm_en
         run = app.active_run
         async with httpx.AsyncClient(timeout=60) as client:
             body = {"model": "tiny", "prompt": "hello world", "max_tokens": 64}
-            await asyncio.gather(*(client.post(run.url + "/v1/completions", json=body) for _ in range(6)))
+            await asyncio.gather(
+                *(client.post(run.url + "/v1/completions", json=body) for _ in range(6))
+            )
         panel = app.screen.query_one(ThroughputPanel)
         deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and not any(v > 0 for v in panel.series["gen_tps"].values):
+        while time.monotonic() < deadline and not any(
+            v > 0 for v in panel.series["gen_tps"].values
+        ):
             await pilot.pause(0.5)
-        assert any(v > 0 for v in panel.series["gen_tps"].values), "a stats line or /metrics sample with generation throughput"
+        assert any(v > 0 for v in panel.series["gen_tps"].values), (
+            "a stats line or /metrics sample with generation throughput"
+        )
         assert app.run_state.memory_dict.get("kv_cache_tokens", 0) > 0
         await pilot.press("ctrl+q")
         await pilot.pause()

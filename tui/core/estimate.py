@@ -24,7 +24,7 @@ from tui.core.engine_rules import Rules, rules_for
 from tui.core.gpu_catalog import GiB, GpuSpec
 from tui.core.kv import KVResult, compute_kv, kv_element_bytes
 from tui.core.model_facts import DTYPE_BYTES, ModelFacts
-from tui.core.weights import StageWeights, stage_weights, weight_plan
+from tui.core.weights import StageWeights, WeightPlan, rope_cache_bytes, stage_weights, weight_plan
 
 
 @dataclass(frozen=True)
@@ -230,15 +230,13 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
     )
     lora = lora_slot_bytes(facts, cfg, tp, dbytes) if cfg.get("enable_lora") else 0.0
     offload = (cfg.get("cpu_offload_gb") or 0.0) * GiB
-    stage_w = [max(0.0, s.total + lora - offload) for s in stages]
-    if (
-        facts.checkpoint_bytes
-        and not cfg.get("quantization")
-        and pp == 1
-        and tp == 1
-        and dtype == facts.torch_dtype
-    ):
-        notes.append("weights cross-checked against the checkpoint size")
+    scale = checkpoint_scale(facts, plan, dtype, cfg.get("quantization"))
+    if scale != 1.0:
+        notes.append(
+            f"weights scaled by {scale:.3f} to the checkpoint's own size ({(facts.checkpoint_bytes or 0) / GiB:.2f} GiB of tensors)"
+        )
+    rope = rope_cache_bytes(facts, int(dbytes))
+    stage_w = [max(0.0, (s.total - rope) * scale + rope + lora - offload) for s in stages]
     if lora:
         notes.append(
             f"LoRA slots: {lora / GiB:.2f} GiB for {cfg.get('max_loras')} adapter(s) of rank {cfg.get('max_lora_rank')}"
@@ -467,6 +465,24 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
         cuda_graph_in_budget=in_budget,
     )
     return replace(est, _kv_bytes_low=max(0, min(avail_lo)), _kv_bytes_high=max(0, min(avail_hi)))
+
+
+def checkpoint_scale(
+    facts: ModelFacts, plan: WeightPlan, dtype: str, quantization: str | None
+) -> float:
+    """When the checkpoint's real size is known (safetensors), trust it over the formulas:
+    it captures what config.json cannot say (vision towers, layers a quantizer skipped)."""
+    if not facts.checkpoint_bytes:
+        return 1.0
+    if quantization and not (facts.quant and quantization.startswith(facts.quant.method)):
+        return 1.0  # quantized at load time: the checkpoint size says nothing about the result
+    if not facts.quant and dtype != facts.torch_dtype:
+        return 1.0  # cast at load time (e.g. --dtype float32)
+    (whole,) = stage_weights(facts, plan, rope_bytes=0)
+    if whole.total <= 0:
+        return 1.0
+    ratio = facts.checkpoint_bytes / whole.total
+    return ratio if 0.5 < ratio < 2.0 and abs(ratio - 1.0) > 0.01 else 1.0
 
 
 def _weights_basis(label: str, stage: StageWeights, tp: int, pp: int) -> str:

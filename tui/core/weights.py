@@ -156,7 +156,7 @@ def stage_weights(
     norms = facts.norms_per_layer * h
     padded_vocab = _round_up(facts.vocab_size, 64)
     embed = padded_vocab * h / tp
-    rope = facts.derived_max_model_len * (facts.rotary_dim or facts.head_dim) * rope_bytes
+    rope = rope_cache_bytes(facts, rope_bytes)
 
     stages = []
     first_layer = 0
@@ -190,6 +190,11 @@ def stage_weights(
             )
         )
     return stages
+
+
+def rope_cache_bytes(facts: ModelFacts, dtype_bytes: int) -> int:
+    """vLLM's rotary cos/sin cache: max positions x rotary dims, in the model dtype, per GPU."""
+    return facts.derived_max_model_len * (facts.rotary_dim or facts.head_dim) * dtype_bytes
 
 
 def total_params(facts: ModelFacts) -> int:
