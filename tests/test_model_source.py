@@ -134,6 +134,7 @@ def test_hub_path_uses_huggingface_hub_and_reports_its_error(monkeypatch):
     from huggingface_hub.errors import GatedRepoError
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr("tui.adapters.model_source.hub_reachable", lambda timeout=2.0: True)
     calls = []
 
     def fake_download(repo_id, filename, **kw):
@@ -156,10 +157,27 @@ def test_hub_path_uses_huggingface_hub_and_reports_its_error(monkeypatch):
         resolve_model("meta-llama/private-thing")
 
 
+def test_unreachable_hub_is_detected_fast(monkeypatch):
+    import time
+
+    from tui.adapters import model_source
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: refused at once
+    model_source._REACHABLE.clear()
+    t0 = time.monotonic()
+    facts = resolve_model("Qwen/Qwen3-8B")
+    assert time.monotonic() - t0 < 5
+    assert facts.source == "built-in catalog" and any("unreachable" in n for n in facts.notes)
+    with pytest.raises(UserError, match="unreachable"):
+        resolve_model("nobody/nothing-here")
+
+
 def test_hub_download_success(monkeypatch, tmp_path):
     import huggingface_hub
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr("tui.adapters.model_source.hub_reachable", lambda timeout=2.0: True)
     path = tmp_path / "config.json"
     path.write_text(json.dumps(LLAMA_TINY))
     monkeypatch.setattr(
@@ -204,3 +222,13 @@ def test_corrupt_safetensors_header(tmp_path):
 
 def test_gib_constant():
     assert GiB == 1 << 30
+
+
+def test_cached_models_are_listed_for_the_picker(tmp_path, monkeypatch):
+    from tui.adapters.model_source import list_cached_models
+
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    fake_hf_cache(cache, "someorg/tiny-llama", LLAMA_TINY)
+    (cache / "datasets--x--y").mkdir()
+    assert list_cached_models() == ["someorg/tiny-llama"]

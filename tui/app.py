@@ -63,6 +63,7 @@ class VllmTuiApp(RunControl, Dialogs, App[int]):
     known_options: reactive[frozenset[str] | None] = reactive(None)
     extra_options: reactive[tuple[dict[str, Any], ...]] = reactive(())
     run_state: reactive[RunState] = reactive(RunState, bindings=True)
+    cached_models: reactive[tuple[str, ...]] = reactive(())
 
     def __init__(
         self,
@@ -111,6 +112,8 @@ class VllmTuiApp(RunControl, Dialogs, App[int]):
     def probe_gpus(self) -> None:
         snap = self.services.probe()
         self.call_from_thread(setattr, self, "snapshot", snap)
+        cached = tuple(self.services.cached_models())
+        self.call_from_thread(setattr, self, "cached_models", cached)
 
     @work(thread=True, exclusive=True, group="vllm")
     def find_vllm(self) -> None:

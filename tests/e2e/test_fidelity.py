@@ -115,3 +115,43 @@ def test_500_random_configs_are_accepted_by_vllms_own_parser(vllm_python, tmp_pa
                     mismatches.append((how, dest, want, have))
     assert not mismatches, mismatches[:10]
     print(f"{len(unique)} configs parsed by vLLM via argv and --config YAML, 0 rejections")
+
+
+def test_flags_all_lists_every_option_of_the_installed_parser(vllm_env):
+    from tui.adapters.introspect import parse_help_text
+
+    from ..e2e.conftest import cli
+
+    proc = cli("flags", "--all", "--json", check=True)
+    data = json.loads(proc.stdout)
+    assert data["vllm_version"] == "0.32.0"
+    from_vllm = [f for f in data["flags"] if f["source"] != "curated"]
+    help_all = subprocess.run(
+        [vllm_env, "-m", "vllm.entrypoints.openai.api_server", "--help=all"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    options = parse_help_text(help_all.stdout)
+    assert len(from_vllm) == len(options) == data["vllm_option_count"]
+    assert {n for f in from_vllm for n in f["names"]} == {n for o in options for n in o["names"]}
+    assert all(f["group"] and f["help"] for f in from_vllm)
+    curated_only = [f["flag"] for f in data["flags"] if f["source"] == "curated"]
+    assert curated_only == ["--swap-space"]
+
+
+def test_imported_swap_space_is_flagged_as_unknown_to_the_installed_vllm(vllm_env):
+    from ..e2e.conftest import cli
+
+    proc = cli(
+        "command",
+        "--from-command",
+        "vllm serve m --swap-space 4 --max-modle-len 100",
+        "--format",
+        "json",
+    )
+    assert proc.returncode == 2
+    findings = json.loads(proc.stdout)["findings"]
+    unknown = {tuple(f["flags"]): f for f in findings if f["code"] == "flag-unknown-to-vllm"}
+    assert ("--swap-space",) in unknown
+    assert "--max-model-len" in unknown[("--max-modle-len",)]["message"]["en"]

@@ -79,6 +79,34 @@ def checkpoint_bytes(d: Path) -> int | None:
     return total or None
 
 
+def hf_cache_root() -> Path:
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache", "huggingface"
+    )
+    return Path(home) / "hub"
+
+
+def list_cached_models(limit: int = 500) -> list[str]:
+    """Repo ids of models in the local HF cache that have a config.json (for the model picker)."""
+    root = hf_cache_root()
+    out: list[str] = []
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return out
+    for entry in entries:
+        if not entry.name.startswith("models--") or not entry.is_dir():
+            continue
+        if any((snap / "config.json").is_file() for snap in (entry / "snapshots").glob("*")):
+            out.append(entry.name[len("models--") :].replace("--", "/"))
+        if len(out) >= limit:
+            break
+    return out
+
+
 def _cached_dir(repo_id: str) -> Path | None:
     """The snapshot folder of `repo_id` in the local HF cache, if its config.json is there."""
     try:
@@ -131,6 +159,33 @@ def hub_allowed() -> bool:
     ) in ("0", "", "false")
 
 
+_REACHABLE: dict[str, bool] = {}
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """A quick TCP check before asking huggingface_hub, which retries with backoff (~25 s)
+    when there is no network: an offline GPU box must not wait for that."""
+    from urllib.parse import urlparse
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    if endpoint in _REACHABLE:
+        return _REACHABLE[endpoint]
+    url = urlparse(endpoint)
+    host, port = (
+        url.hostname or "huggingface.co",
+        url.port or (443 if url.scheme == "https" else 80),
+    )
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            ok = True
+    except OSError:
+        ok = False
+    _REACHABLE[endpoint] = ok
+    return ok
+
+
 def resolve_model(ref: str, *, hub_timeout: float = 5.0) -> ModelFacts:
     """Facts for `ref` (local path, HF id), trying each source in order."""
     if not isinstance(ref, str) or not ref.strip():
@@ -150,10 +205,13 @@ def resolve_model(ref: str, *, hub_timeout: float = 5.0) -> ModelFacts:
         return facts_from_dir(cached, name=ref, source="Hugging Face cache")
     hub_error: str | None = None
     if hub_allowed():
-        try:
-            return _from_hub(ref, hub_timeout)
-        except UserError as exc:
-            hub_error = exc.message
+        if not hub_reachable():
+            hub_error = f"{ref}: not found locally and the Hugging Face hub is unreachable"
+        else:
+            try:
+                return _from_hub(ref, hub_timeout)
+            except UserError as exc:
+                hub_error = exc.message
     builtin = builtin_facts(ref)
     if builtin is not None:
         return builtin.with_notes(

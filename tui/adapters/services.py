@@ -256,6 +256,7 @@ class Services:
     demo: bool = False
     http: Any = None
     introspect: Callable[[Any], frozenset[str] | None] | None = None
+    cached_models: Callable[[], list[str]] = lambda: []
 
     @classmethod
     def real(cls, vllm_path: str | None = None) -> Services:
@@ -271,6 +272,7 @@ class Services:
             launcher=RealLauncher(),
             http=http,
             introspect=_introspect,
+            cached_models=_cached_models,
         )
 
     @classmethod
@@ -295,6 +297,12 @@ class Services:
 
     def with_clock(self, clock: Callable[[], float]) -> Services:
         return replace(self, clock=clock)
+
+
+def _cached_models() -> list[str]:
+    from tui.adapters.model_source import list_cached_models
+
+    return list_cached_models()
 
 
 def _introspect(install: Any) -> frozenset[str] | None:

@@ -42,6 +42,18 @@ def choose_gpus(
     return (planning,) * (num_gpus or need), True, f"planning GPU ({snapshot.reason})"
 
 
+def installed_version() -> str | None:
+    """The installed vLLM's version (its rules apply unless --vllm-version says otherwise)."""
+    from tui.adapters.settings import load_settings
+    from tui.adapters.vllm_env import resolve_vllm
+
+    try:
+        install = resolve_vllm(None, load_settings().vllm_path)
+    except Exception:
+        return None
+    return install.version if install else None
+
+
 def main(_name: str, argv: Sequence[str]) -> int:
     parser = Parser(
         prog="vllm-tui estimate",
@@ -91,7 +103,7 @@ def main(_name: str, argv: Sequence[str]) -> int:
         cfg,
         gpus,
         planning=planning,
-        vllm_version=ns.vllm_version,
+        vllm_version=ns.vllm_version or installed_version(),
         engine=ns.engine,
         entry=ns.entry,
     )
@@ -116,7 +128,7 @@ def render(result: PlanResult, model_source: str, gpu_source: str) -> str:
     g = lambda b: f"{b / GiB:6.2f} GiB"  # noqa: E731
     head = (
         f"{est.model}  on {est.num_gpus} x {est.gpu} ({est.total_bytes / GiB:.1f} GiB, {gpu_source})\n"
-        f"vLLM {est.vllm_version or 'newest known'} rules ({est.engine}); model facts from {model_source}"
+        f"vLLM {est.vllm_version or 'newest known (none installed)'} rules ({est.engine}); model facts from {model_source}"
     )
     rows = [
         ["budget", g(est.budget_bytes), f"{est.budget_bytes / est.total_bytes:.2f} x total memory"],

@@ -71,6 +71,7 @@ class ConfigureScreen(Screen):
             "model_error",
             "model_loading",
             "extra_options",
+            "cached_models",
         ):
             self.watch(app, name, self._refresh, init=False)
         self._refresh()
@@ -97,6 +98,7 @@ class ConfigureScreen(Screen):
         model.facts = app.facts  # type: ignore[attr-defined]
         model.error = app.model_error  # type: ignore[attr-defined]
         model.loading = app.model_loading  # type: ignore[attr-defined]
+        model.cached = app.cached_models  # type: ignore[attr-defined]
         form = self.query_one(FlagForm)
         form.config = app.config  # type: ignore[attr-defined]
         form.lang = app.lang  # type: ignore[attr-defined]

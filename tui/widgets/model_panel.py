@@ -43,6 +43,8 @@ class ModelPanel(Vertical):
     """
 
     model: reactive[str] = reactive("")
+    cached: reactive[tuple[str, ...]] = reactive(())
+    """Models in the local HF cache (suggested before the built-in catalog)."""
     facts: reactive[ModelFacts | None] = reactive(None)
     error: reactive[str | None] = reactive(None)
     loading: reactive[bool] = reactive(False)
@@ -67,6 +69,13 @@ class ModelPanel(Vertical):
             field = self.query_one("#model-input", Input)
             if field.value != value:
                 field.value = value
+
+    def watch_cached(self) -> None:
+        if self.is_mounted:
+            self.query_one("#model-input", Input).suggester = self._suggester()
+            self.border_title = (
+                f"Model · {len(self.cached)} in your HF cache" if self.cached else "Model"
+            )
 
     def watch_facts(self) -> None:
         self._refresh_facts()
