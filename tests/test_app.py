@@ -69,7 +69,7 @@ async def test_typo_in_a_number_shows_a_message_and_keeps_the_config():
         await type_into(pilot, "#ctl-max_model_len", "32x")
         field = app.screen.query_one("#field-max_model_len", FlagField)
         assert field.has_class("-invalid")
-        assert "whole number" in str(field.query_one(".flag-error").render())
+        assert "whole number" in str(field.query_one(".flag-help").render())
         assert app.config.get("max_model_len") == 32  # the last valid value typed ("32"), not "32x"
         await type_into(pilot, "#ctl-max_model_len", "8k")
         assert app.config.get("max_model_len") == 8000

@@ -55,8 +55,7 @@ class FlagField(Vertical):
     FlagField Input { background: $boost; }
     FlagField Switch { margin: 0 1; height: 1; border: none; padding: 0; }
     FlagField .flag-help { color: $text-muted; padding-left: 1; height: auto; }
-    FlagField .flag-error { color: $error; padding-left: 1; height: auto; display: none; }
-    FlagField.-invalid .flag-error { display: block; }
+    FlagField.-invalid .flag-help { color: $error; }
     FlagField.-invalid Input { background: $error 30%; }
     """
 
@@ -80,7 +79,6 @@ class FlagField(Vertical):
             yield Label(("★ " if s.seed else "  ") + name, classes="flag-name")
             yield from self._control()
         yield Static(self._help_line(), classes="flag-help")
-        yield Static("", classes="flag-error")
 
     def _control(self) -> ComposeResult:
         s = self.spec
@@ -119,7 +117,8 @@ class FlagField(Vertical):
             )
 
     def _help_line(self) -> str:
-        return self.spec.summary.get(self.lang)
+        """The one-line help, or the type error while the value does not parse."""
+        return self._error or self.spec.summary.get(self.lang)
 
     def watch_lang(self) -> None:
         if self.is_mounted:
@@ -160,7 +159,7 @@ class FlagField(Vertical):
             return  # no restyle, no re-layout on every keystroke
         self._error = message
         self.set_class(message is not None, "-invalid")
-        self.query_one(".flag-error", Static).update(message or "")
+        self.query_one(".flag-help", Static).update(self._help_line())
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -9,6 +9,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Input, Label, Static, Switch
 
 from tui.core.catalog import GROUPS, ordered
@@ -85,28 +86,39 @@ class FlagForm(Vertical):
 
     def compose(self) -> ComposeResult:
         self.border_title = "Flags  (★ = in your guide)"
-        yield Input(
-            placeholder="/ search flags (name or help, English/日本語)",
-            id="flag-search",
-            compact=True,
-        )
+        yield Input(placeholder="/ search flags (name or help, English/日本語)", id="flag-search", compact=True)
         with VerticalScroll(id="flag-scroll"):
-            cfg = self.config
-            assert cfg is not None
-            titles = {k: (en if self.lang == "en" else ja) for k, en, ja in GROUPS}
-            current = None
-            for spec in ordered():
-                heading = (
-                    ("Your guide's flags" if self.lang == "en" else "ガイドのフラグ")
-                    if (spec.seed)
-                    else titles.get(spec.group, spec.group)
-                )
-                if heading != current:
-                    current = heading
-                    yield Label(heading, classes="group-title")
-                yield FlagField(spec, cfg.get(spec.dest), self.lang, cfg.is_set(spec.dest))
+            yield from self._rows(seed=True)
             yield Static(self._extra_hint(), id="extra-hint")
             yield Vertical(id="extra-flags")
+
+    def _rows(self, seed: bool) -> list[Widget]:
+        """Group titles and fields: the guide's flags (seed=True) or all the others."""
+        cfg = self.config
+        assert cfg is not None
+        titles = {k: (en if self.lang == "en" else ja) for k, en, ja in GROUPS}
+        rows: list[Widget] = []
+        current = None
+        for spec in ordered():
+            if spec.seed != seed:
+                continue
+            heading = ("Your guide's flags" if self.lang == "en" else "ガイドのフラグ") if spec.seed else titles.get(spec.group, spec.group)
+            if heading != current:
+                current = heading
+                rows.append(Label(heading, classes="group-title"))
+            rows.append(FlagField(spec, cfg.get(spec.dest), self.lang, cfg.is_set(spec.dest)))
+        return rows
+
+    def on_mount(self) -> None:
+        # The other groups are mounted right after the first frame: a faster start, same form.
+        self.call_after_refresh(self._mount_rest)
+
+    async def _mount_rest(self) -> None:
+        scroll = self.query_one("#flag-scroll", VerticalScroll)
+        await scroll.mount_all(self._rows(seed=False), before=self.query_one("#extra-hint"))
+        search = self.query_one("#flag-search", Input).value
+        if search:
+            await self.apply_search(search)
 
     def _extra_hint(self) -> str:
         if not self.extra_options:
