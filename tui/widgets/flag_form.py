@@ -86,7 +86,11 @@ class FlagForm(Vertical):
 
     def compose(self) -> ComposeResult:
         self.border_title = "Flags  (★ = in your guide)"
-        yield Input(placeholder="/ search flags (name or help, English/日本語)", id="flag-search", compact=True)
+        yield Input(
+            placeholder="/ search flags (name or help, English/日本語)",
+            id="flag-search",
+            compact=True,
+        )
         with VerticalScroll(id="flag-scroll"):
             yield from self._rows(seed=True)
             yield Static(self._extra_hint(), id="extra-hint")
@@ -102,7 +106,11 @@ class FlagForm(Vertical):
         for spec in ordered():
             if spec.seed != seed:
                 continue
-            heading = ("Your guide's flags" if self.lang == "en" else "ガイドのフラグ") if spec.seed else titles.get(spec.group, spec.group)
+            heading = (
+                ("Your guide's flags" if self.lang == "en" else "ガイドのフラグ")
+                if spec.seed
+                else titles.get(spec.group, spec.group)
+            )
             if heading != current:
                 current = heading
                 rows.append(Label(heading, classes="group-title"))
