@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from tui.cli.common import Parser, add_config_sources, build_config, print_json
+from tui.cli.common import Parser, add_config_sources, build_config, installed_vllm, print_json
 from tui.core.commands import build_argv, build_env, dump_yaml, mask_env, one_line, shell_script
 from tui.core.validate import Context, validate
 
@@ -13,13 +13,7 @@ from tui.core.validate import Context, validate
 def installed_vllm_options(version: str | None) -> tuple[str | None, frozenset[str] | None]:
     """The installed vLLM's version and option names (cached), when one is installed and no
     other target version was asked for."""
-    from tui.adapters.settings import load_settings
-    from tui.adapters.vllm_env import resolve_vllm
-
-    try:
-        install = resolve_vllm(None, load_settings().vllm_path)
-    except Exception:
-        return None, None
+    install = installed_vllm()
     if install is None or (version and version != install.version):
         return None, None
     from tui.adapters.introspect import cached_options, dump_options, option_names

@@ -109,3 +109,19 @@ def _width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def installed_vllm(explicit: str | None = None):  # type: ignore[no-untyped-def]
+    """The vLLM this machine would launch (--vllm, the saved setting, next to us, PATH), or None.
+
+    Explicit paths that are not a vLLM raise UserError; anything else wrong means "none".
+    """
+    from tui.adapters.settings import load_settings
+    from tui.adapters.vllm_env import resolve_vllm
+
+    if explicit:
+        return resolve_vllm(explicit, None)
+    try:
+        return resolve_vllm(None, load_settings().vllm_path)
+    except UserError:
+        return None

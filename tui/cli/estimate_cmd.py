@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from tui.cli.common import Parser, add_config_sources, build_config, print_json, table
+from tui.cli.common import (
+    Parser,
+    add_config_sources,
+    build_config,
+    installed_vllm,
+    print_json,
+    table,
+)
 from tui.core.errors import UserError
 from tui.core.gpu_catalog import GPU_CATALOG, GiB, GpuSpec, custom_gpu, find_gpu
 from tui.core.plan import PlanResult, plan
@@ -44,13 +51,7 @@ def choose_gpus(
 
 def installed_version() -> str | None:
     """The installed vLLM's version (its rules apply unless --vllm-version says otherwise)."""
-    from tui.adapters.settings import load_settings
-    from tui.adapters.vllm_env import resolve_vllm
-
-    try:
-        install = resolve_vllm(None, load_settings().vllm_path)
-    except Exception:
-        return None
+    install = installed_vllm()
     return install.version if install else None
 
 

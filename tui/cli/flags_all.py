@@ -12,11 +12,10 @@ from tui.core.errors import UserError
 
 def run_all(ns: argparse.Namespace, lang: str) -> int:
     from tui.adapters.introspect import dump_options
-    from tui.adapters.settings import load_settings
-    from tui.adapters.vllm_env import resolve_vllm
+    from tui.cli.common import installed_vllm
     from tui.core.vllm_options import merge
 
-    install = resolve_vllm(ns.vllm, load_settings().vllm_path)
+    install = installed_vllm(ns.vllm)
     if install is None:
         raise UserError(
             "no vLLM installed here: only the curated catalog is available (drop --all, or pass --vllm PATH)"

@@ -10,7 +10,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from tui.cli.common import Parser, add_config_sources, build_config, print_json, table
+from tui.cli.common import (
+    Parser,
+    add_config_sources,
+    build_config,
+    installed_vllm,
+    print_json,
+    table,
+)
 from tui.core.errors import UserError
 
 
@@ -146,10 +153,8 @@ def _run(argv: Sequence[str]) -> int:
     cfg = build_config(ns, rest)
     from tui.adapters import gpus as gpu_adapter
     from tui.adapters.launcher import launch, preflight
-    from tui.adapters.settings import load_settings
-    from tui.adapters.vllm_env import resolve_vllm
 
-    install = resolve_vllm(ns.vllm, load_settings().vllm_path)
+    install = installed_vllm(ns.vllm)
     if install is None:
         raise UserError("no vLLM found: install it (pip install vllm) or pass --vllm PATH")
     snapshot = gpu_adapter.probe() if install.device == "cuda" else None

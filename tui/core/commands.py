@@ -12,7 +12,7 @@ from typing import Any
 
 from tui.core.catalog import CATALOG, FlagSpec
 from tui.core.config import MASK, ServeConfig
-from tui.core.values import format_value
+from tui.core.values import format_value, is_number
 
 SERVE = ("vllm", "serve")
 API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
@@ -169,16 +169,8 @@ def _pairs(args: Sequence[str]) -> list[list[str]]:
     """Group an argv tail into `--flag value...` chunks for one-flag-per-line display."""
     chunks: list[list[str]] = []
     for arg in args:
-        if arg.startswith("-") and not _is_number(arg) or not chunks:
+        if arg.startswith("-") and not is_number(arg) or not chunks:
             chunks.append([arg])
         else:
             chunks[-1].append(arg)
     return chunks
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

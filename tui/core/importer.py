@@ -19,6 +19,7 @@ from typing import Any
 from tui.core.catalog import BY_ENV, lookup_option, normalise_option
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
+from tui.core.values import is_number
 
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _API_SERVER_MODULES = ("vllm.entrypoints.openai.api_server", "vllm.entrypoints.api_server")
@@ -65,7 +66,7 @@ def parse_args(
     while i < len(args):
         tok = args[i]
         i += 1
-        if not tok.startswith("-") or _is_number(tok):
+        if not tok.startswith("-") or is_number(tok):
             if model is None:
                 model = tok
             else:
@@ -145,20 +146,12 @@ def _unknown_values(
     if nargs == "0":
         return [], i
     taken: list[str] = []
-    while i < len(args) and (not args[i].startswith("-") or _is_number(args[i])):
+    while i < len(args) and (not args[i].startswith("-") or is_number(args[i])):
         taken.append(args[i])
         i += 1
         if nargs in (None, "1", "?"):
             break
     return taken, i
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _find_vllm_args(tokens: list[str]) -> tuple[dict[str, str], list[str]]:

@@ -150,6 +150,15 @@ def _check_lora_module(item: str) -> None:
         raise ValueError(f"{item!r} must be name=path or a JSON object")
 
 
+def is_number(text: str) -> bool:
+    """'-1', '0.5', '1e3' are values, not options, on a command line."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def format_value(value: Any) -> str:
     """How a typed value is written on a command line."""
     if isinstance(value, bool):

@@ -10,6 +10,7 @@ from typing import Any
 
 from tui.core.catalog import CATALOG, FlagSpec, normalise_option
 from tui.core.config import ServeConfig
+from tui.core.values import is_number
 
 #: Flags vLLM renamed or dropped, with what replaced them (newest first).
 RENAMED: Mapping[str, str] = {
@@ -156,16 +157,8 @@ def unknown_flags(cfg: ServeConfig, known: frozenset[str]) -> list[UnknownFlag]:
         if spec.flag and cfg.is_set(spec.dest) and spec.flag not in known:
             out.append(UnknownFlag(spec.flag, suggest(spec.flag, known), "catalog"))
     for tok in cfg.passthrough:
-        if tok.startswith("-") and not _is_number(tok):
+        if tok.startswith("-") and not is_number(tok):
             name = normalise_option(tok.split("=", 1)[0])
             if name not in known:
                 out.append(UnknownFlag(name, suggest(name, known), "passthrough"))
     return out
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
