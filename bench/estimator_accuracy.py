@@ -152,7 +152,9 @@ def main() -> int:
     _summary("available KV |error| %", kv_err)
     print(f"tokens exact given vLLM's KV budget: {tok_exact}/{tok_total}")
     print(f"verdicts right (the cases' own runs): {verdicts_right}/{verdicts_total}")
-    print(f"failed re-runs reconstructed from error messages (GPU/other settings partly unknown): {rerun_right}/{rerun_total} predicted to fail")
+    print(
+        f"failed re-runs reconstructed from error messages (GPU/other settings partly unknown): {rerun_right}/{rerun_total} predicted to fail"
+    )
     return 0
 
 

@@ -219,3 +219,71 @@ async def test_diagnosed_failure_offers_fix_and_relaunch():
             await pilot.pause(0.05)
         assert app.config.get("max_model_len") == 40960
         assert len(svc.launcher.runs) == 2  # relaunched with the fix
+
+
+async def test_lora_hot_swap_panel_loads_and_unloads_adapters():
+    from tui.widgets.lora_panel import LoraPanel
+
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        app.config = app.config.update(
+            {"enable_lora": True, "max_loras": 4, "allow_runtime_lora_updating": True}
+        )
+        assert app.command_text().startswith("export VLLM_ALLOW_RUNTIME_LORA_UPDATING=True")
+        app.screen.set_focus(None)
+        await pilot.press("f5")
+        for _ in range(30):
+            await pilot.pause(0.05)
+        panel = app.screen.query_one(LoraPanel)
+        panel.query_one("#lora-name", Input).value = "sql"
+        panel.query_one("#lora-path", Input).value = "/adapters/sql"
+        await pilot.click("#lora-load")
+        await pilot.pause(0.2)
+        assert panel.adapters == (("sql", "/adapters/sql"),)
+        assert "added" in panel.status
+        await pilot.click("#lora-unload")
+        await pilot.pause(0.2)
+        assert panel.adapters == ()
+
+
+async def test_export_writes_files_without_secrets(tmp_path):
+    from textual.widgets import Select
+
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        app.config = app.config.update({"api_key": "sk-never-on-disk", "max_model_len": 8192})
+        app.screen.set_focus(None)
+        await pilot.press("f3")
+        await pilot.pause()
+        app.screen.query_one("#export-format", Select).value = "yaml"
+        await pilot.pause()
+        target = tmp_path / "serve.yaml"
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#write")
+        await pilot.pause()
+    text = target.read_text()
+    assert "max-model-len: 8192" in text and "sk-never" not in text
+
+
+async def test_profiles_save_and_load_through_the_ui():
+    from tui.adapters import profiles
+
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        app.config = app.config.update({"max_model_len": 4096, "hf_token": "hf_secret"})
+        app.screen.set_focus(None)
+        await pilot.press("f4")
+        await pilot.pause()
+        app.screen.query_one("#profile-name", Input).value = "small ctx"
+        await pilot.click("#save")
+        await pilot.pause()
+        assert profiles.list_profiles() == ["small ctx"]
+        app.config = app.config.unset("max_model_len")
+        await pilot.press("f4")
+        await pilot.pause()
+        await pilot.click("#load")
+        await settle(app, pilot)
+        assert app.config.get("max_model_len") == 4096 and app.config.get("hf_token") is None

@@ -114,7 +114,8 @@ def _cached_dir(repo_id: str) -> Path | None:
     except ImportError:
         return None
     try:
-        found = try_to_load_from_cache(repo_id, "config.json")
+        # huggingface_hub reads HF_HUB_CACHE once at import; ask for today's value.
+        found = try_to_load_from_cache(repo_id, "config.json", cache_dir=str(hf_cache_root()))
     except Exception:  # bad repo id format and the like: not in the cache
         return None
     if isinstance(found, str) and os.path.isfile(found):

@@ -36,6 +36,10 @@ class Rules:
     """V1 hybrid KV manager: sliding-window layers only keep their window (checked)."""
 
 
+SAMPLER_SORT = 1.25e9 / (256 * 131072)
+SAMPLER_TRITON = 384e6 / (256 * 131072)
+
+
 def engine_for(version: str | None, override: str | None = None) -> str:
     if override:
         return override.upper()
@@ -117,8 +121,10 @@ def rules_for(
         chunked_prefill=True,
         profile_tokens=mnbt,
         profile_seqs=min(seqs, mnbt),
-        # PyTorch sort-based top-k/top-p until the Triton kernel (vLLM PR #33538, Feb 2026).
-        sampler_bytes_per_logit=12.0 if at_least(version, "0.16.0") else 36.0,
+        # The dummy sampler run applies top-k/top-p to max_num_seqs x vocab logits. vLLM's own
+        # benchmark (PR #32558, 256 x 131072 logits): PyTorch sort path 1.25 GB = 37.3 bytes
+        # per element; Triton kernel (default since PR #33538, Feb 2026) 384 MB = 11.4 bytes.
+        sampler_bytes_per_logit=SAMPLER_TRITON if at_least(version, "0.16.0") else SAMPLER_SORT,
         cuda_graph_in_budget=at_least(version, "0.21.0"),
         cuda_graph_max_batch=capture,
         block_size=block_size or default_block,

@@ -348,9 +348,17 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
                 f"use --max-model-len {kv_mid.max_fitting_len} or less"
             )
         else:
+            options = (
+                [f"--max-model-len {kv_mid.max_fitting_len}"] if kv_mid.max_fitting_len else []
+            )
+            if util < 0.95 and not explicit_kv:
+                options.append("a higher --gpu-memory-utilization")
+            if elem > 1:
+                options.append("--kv-cache-dtype fp8 (about twice the tokens)")
+            options.append("more GPUs (--tensor-parallel-size)")
             reasons.append(
-                f"one request of {max_model_len:,} tokens does not fit in the KV cache; the largest that fits is "
-                f"{kv_mid.max_fitting_len:,} (--max-model-len {kv_mid.max_fitting_len}), or raise utilization / use fp8 KV"
+                f"one request of {max_model_len:,} tokens does not fit in the KV cache (the largest that fits is "
+                f"{kv_mid.max_fitting_len:,}); use " + ", or ".join(options)
             )
     if explicit_kv:
         used = wmax + max(activation) + non_torch + graph + explicit_kv

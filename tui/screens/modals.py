@@ -14,21 +14,25 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Select,
 from tui.core.estimate import Estimate
 from tui.core.gpu_catalog import GiB
 
-MODAL_CSS = """
-ModalScreen { align: center middle; }
-ModalScreen > Vertical { width: 90; max-width: 95%; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2; }
-ModalScreen .title { text-style: bold; color: $primary; margin-bottom: 1; }
-ModalScreen Horizontal { height: auto; margin-top: 1; }
-ModalScreen Button { margin-right: 2; }
-ModalScreen TextArea { height: 10; }
-ModalScreen DataTable { height: auto; max-height: 20; }
-"""
+
+class Dialog(ModalScreen):  # type: ignore[type-arg]
+    """A centred box over the dimmed screen. (DEFAULT_CSS is scoped to the class that declares
+    it, so every rule starts with `Dialog`, which matches the subclasses.)"""
+
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > Vertical { width: 90; max-width: 95%; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2; }
+    Dialog .title { text-style: bold; color: $primary; margin-bottom: 1; }
+    Dialog Horizontal { height: auto; margin-top: 1; }
+    Dialog Button { margin-right: 2; }
+    Dialog TextArea { height: 10; }
+    Dialog DataTable { height: auto; max-height: 20; }
+    """
 
 
-class QuitModal(ModalScreen[str]):
+class QuitModal(Dialog):
     """A server is running: stop it, leave it running (detach), or cancel."""
 
-    DEFAULT_CSS = MODAL_CSS
     BINDINGS = [
         Binding("escape", "dismiss('cancel')", "Cancel"),
         Binding("s", "dismiss('stop')", "Stop"),
@@ -54,8 +58,7 @@ class QuitModal(ModalScreen[str]):
         self.dismiss(event.button.id or "cancel")
 
 
-class HelpModal(ModalScreen[None]):
-    DEFAULT_CSS = MODAL_CSS
+class HelpModal(Dialog):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
 
     def __init__(self, lang: str) -> None:
@@ -99,10 +102,13 @@ class HelpModal(ModalScreen[None]):
             yield table
 
 
-class WhyModal(ModalScreen[None]):
+class WhyModal(Dialog):
     """Each memory term of the estimate: value, band, how it is obtained, guessed or exact."""
 
-    DEFAULT_CSS = MODAL_CSS
+    DEFAULT_CSS = """
+    WhyModal > Vertical { width: 150; }
+    """
+
     BINDINGS = [Binding("escape,f7,q", "dismiss", "Close")]
 
     def __init__(self, estimate: Estimate | None) -> None:
@@ -144,10 +150,9 @@ class WhyModal(ModalScreen[None]):
             yield Static(Content.styled("\n".join(est.notes), "$text-muted"))
 
 
-class ImportModal(ModalScreen[str | None]):
+class ImportModal(Dialog):
     """Paste a `vllm serve ...` command or a YAML config."""
 
-    DEFAULT_CSS = MODAL_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def compose(self) -> ComposeResult:
@@ -166,10 +171,9 @@ class ImportModal(ModalScreen[str | None]):
         self.dismiss(self.query_one(TextArea).text)
 
 
-class ExportModal(ModalScreen[tuple[str, str] | None]):
+class ExportModal(Dialog):
     """Export as command / YAML / shell script: copy (OSC 52) or write a file."""
 
-    DEFAULT_CSS = MODAL_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def __init__(self, texts: dict[str, str]) -> None:
@@ -206,8 +210,7 @@ class ExportModal(ModalScreen[tuple[str, str] | None]):
             self.dismiss(("write:" + path, fmt) if path else None)
 
 
-class ProfilesModal(ModalScreen[tuple[str, str] | None]):
-    DEFAULT_CSS = MODAL_CSS
+class ProfilesModal(Dialog):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def __init__(self, names: list[str]) -> None:
@@ -240,10 +243,9 @@ class ProfilesModal(ModalScreen[tuple[str, str] | None]):
             self.dismiss(("load", self.names[event.option_index]))
 
 
-class RunsModal(ModalScreen[tuple[str, str] | None]):
+class RunsModal(Dialog):
     """Runs (alive or not): attach to one, or stop it."""
 
-    DEFAULT_CSS = MODAL_CSS
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Close"),
         Binding("a", "pick('attach')", "Attach"),
