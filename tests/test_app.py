@@ -287,3 +287,29 @@ async def test_profiles_save_and_load_through_the_ui():
         await pilot.click("#load")
         await settle(app, pilot)
         assert app.config.get("max_model_len") == 4096 and app.config.get("hf_token") is None
+
+
+async def test_attach_rebuilds_the_state_from_the_log():
+    svc = services()
+    first = make_app(services=svc, model="Qwen/Qwen3-8B")
+    async with first.run_test(size=(160, 48)) as pilot:
+        await settle(first, pilot)
+        await pilot.press("f5")
+        for _ in range(30):
+            await pilot.pause(0.05)
+        run = first.active_run
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("l")  # leave it running
+        await pilot.pause()
+    assert run.alive()
+    run.position = 0  # a new viewer reads the log from the start
+    second = make_app(services=svc, model="Qwen/Qwen3-8B", attach=run.id)
+    async with second.run_test(size=(160, 48)) as pilot:
+        await settle(second, pilot)
+        for _ in range(30):
+            await pilot.pause(0.05)
+            if second.run_state.state == "ready":
+                break
+        assert isinstance(second.screen, MonitorScreen)
+        assert second.run_state.state == "ready" and second.run_state.memory_dict["kv_cache_tokens"] > 0

@@ -101,6 +101,8 @@ class VllmTuiApp(RunControl, Dialogs, App[int]):
         self.probe_gpus()
         self.find_vllm()
         self.load_model(self.config.model)
+        if self.attach_to:
+            self.call_after_refresh(self.attach, self.attach_to)
         if self.settings_warning:
             self.notify(self.settings_warning, severity="warning")
         try:
@@ -132,8 +134,6 @@ class VllmTuiApp(RunControl, Dialogs, App[int]):
                 return
             names = frozenset(n for o in options for n in o["names"])
             self.call_from_thread(self._set_options, names, tuple(options))
-        if self.attach_to:
-            self.call_from_thread(self.attach, self.attach_to)
 
     def _set_options(self, names: frozenset[str], options: tuple[dict[str, Any], ...]) -> None:
         self.known_options = names
@@ -160,6 +160,20 @@ class VllmTuiApp(RunControl, Dialogs, App[int]):
         self.model_loading = False
         self.facts = facts
         self.model_error = error
+        if facts is not None and not self.services.demo:
+            self._remember_model(ref)
+
+    @work(thread=True, exclusive=True, group="settings")
+    def _remember_model(self, ref: str) -> None:
+        from tui.adapters.settings import load_settings, save_settings
+
+        settings = load_settings()
+        if settings.last_model != ref and not settings.warning:
+            settings.last_model = ref
+            try:
+                save_settings(settings)
+            except OSError:
+                pass
 
     # -- the plan (pure, memoised) ------------------------------------------------------
 

@@ -54,6 +54,9 @@ class RunControl:
             launcher.stop(self.active_run)
         cfg = self.config
         snap = self.snapshot
+        if snap is not None and snap.gpus:
+            snap = self.services.probe()  # free memory now, not at start-up
+            self.call_from_thread(setattr, self, "snapshot", snap)
         if snap is not None and snap.visible_gpus() and self.chosen:
             cfg = cfg.with_gpus(",".join(self.chosen))
         checks = launcher.preflight(cfg, snap, self.chosen or None)
