@@ -312,4 +312,7 @@ async def test_attach_rebuilds_the_state_from_the_log():
             if second.run_state.state == "ready":
                 break
         assert isinstance(second.screen, MonitorScreen)
-        assert second.run_state.state == "ready" and second.run_state.memory_dict["kv_cache_tokens"] > 0
+        assert (
+            second.run_state.state == "ready"
+            and second.run_state.memory_dict["kv_cache_tokens"] > 0
+        )

@@ -194,7 +194,9 @@ class VllmTuiApp(RunControl, Dialogs, App[int]):
     def current_plan(self) -> PlanResult:
         gpus, planning = self.target_gpus()
         version = self.install.version if self.install else None
-        device = getattr(self.install, "device", "cuda") if self.install else "cuda"
+        # The rules follow the target: a GPU box (detected or planned), even when the vLLM
+        # installed here is the CPU build.
+        device = "cuda"
         key = (self.config, self.facts, gpus, version, self.known_options, device)
         if self._plan_cache is not None and self._plan_cache[0] == key:
             return self._plan_cache[1]
@@ -204,7 +206,7 @@ class VllmTuiApp(RunControl, Dialogs, App[int]):
 
             measured = lookup(gpus[0].name, self.config, version)
         result = plan(self.facts, self.config, gpus, planning=planning, vllm_version=version, known_options=self.known_options,
-                      measured=measured, device="cuda" if device != "cpu" else "cpu")  # fmt: skip
+                      measured=measured, device=device)  # fmt: skip
         if self.facts is None:
             result = PlanResult(None, result.findings, gpus, planning)
         self._plan_cache = (key, result)

@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tui.adapters import http, runs
 from tui.core.logparse import Event, LogParser, Phase
 from tui.core.metrics import MetricsSample, Scrape, parse_scrape, sample
 from tui.core.runstate import RunState, health_ok, process_exited, reduce
-
-LINE_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,3 @@ class Watcher:
             if self._finished:
                 return
             await asyncio.sleep(interval)
-
-
-def mark_stopping(state: RunState) -> RunState:
-    return replace(state, state="stopping") if state.state in ("starting", "ready") else state

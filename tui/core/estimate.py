@@ -249,11 +249,8 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
     # -- activation peak of the profiling run (modelled) -------------------------------
     fwd = forward_peak(facts, rules.profile_tokens, tp, dbytes, ep)
     sampler = rules.profile_seqs * facts.vocab_size * rules.sampler_bytes_per_logit
-    act_first = fwd + (sampler if pp == 1 else 0.0)
-    act_last = fwd + sampler
-    activation = [act_last if s == pp - 1 else fwd for s in range(pp)]
-    if pp == 1:
-        activation = [act_first]
+    # The sampler runs on the last pipeline stage only.
+    activation = [fwd + sampler if s == pp - 1 else fwd for s in range(pp)]
 
     # -- non-torch memory (NCCL, all-reduce buffers, cuBLAS workspaces) -----------------
     world = tp * pp

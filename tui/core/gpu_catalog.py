@@ -78,8 +78,6 @@ GPU_CATALOG: tuple[GpuSpec, ...] = (
     _g("DGX Spark GB10 128GB", 119.70, (12, 1), uma=True),
 )
 
-DEFAULT_PLANNING_GPU = "H100 80GB"
-
 
 def _norm(text: str) -> str:
     text = text.lower()

@@ -43,7 +43,6 @@ class RunState:
     url: str | None = None
     exit_code: int | None = None
     lines: int = 0
-    stats_disabled: bool = False
     current_phase: str | None = None
     reached_ready: bool = False
 

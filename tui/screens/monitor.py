@@ -70,6 +70,8 @@ class MonitorScreen(Screen):
         compare.predicted = app.launched_estimate  # type: ignore[attr-defined]
         if app.services.demo:  # type: ignore[attr-defined]
             compare.note = "demo: replaying a CPU run of a tiny model"
+        elif getattr(app.install, "device", "cuda") == "cpu":  # type: ignore[attr-defined]
+            compare.note = "predicted for the GPU you plan for; this vLLM runs on the CPU"
         self.render_state()
         self.ready = True
 

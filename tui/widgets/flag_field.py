@@ -19,12 +19,6 @@ from tui.messages import FlagChanged, FlagFocused
 SMALL_CHOICE = 12
 
 
-def _switch_has_compact() -> bool:
-    import inspect
-
-    return "compact" in inspect.signature(Switch.__init__).parameters
-
-
 def display_value(value: Any) -> str:
     if value is None:
         return ""
@@ -84,11 +78,7 @@ class FlagField(Vertical):
         s = self.spec
         v = self.value
         if s.kind == "bool":
-            yield (
-                Switch(value=bool(v), id=f"ctl-{s.dest}", compact=True)
-                if _switch_has_compact()
-                else Switch(value=bool(v), id=f"ctl-{s.dest}")
-            )
+            yield Switch(value=bool(v), id=f"ctl-{s.dest}")
         elif s.kind == "choice" and not s.open_choices and len(s.choices) <= SMALL_CHOICE:
             options = [(display_value(c), c) for c in s.choices]
             yield Select(
