@@ -50,3 +50,15 @@ async def settle(app: VllmTuiApp, pilot) -> None:
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
+
+
+async def launch(
+    app: VllmTuiApp, pilot, until: tuple[str, ...] = ("ready", "failed"), steps: int = 40
+) -> None:
+    """Press F5 (with nothing focused) and wait until the run reaches one of `until`."""
+    app.screen.set_focus(None)
+    await pilot.press("f5")
+    for _ in range(steps):
+        await pilot.pause(0.05)
+        if app.run_state.state in until and app.screen.__class__.__name__ == "MonitorScreen":
+            break

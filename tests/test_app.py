@@ -18,7 +18,7 @@ from tui.widgets.throughput_panel import ThroughputPanel
 from tui.widgets.vram_panel import VramPanel
 
 from .app_helpers import app as build_app
-from .app_helpers import planning_services, services, settle
+from .app_helpers import launch, planning_services, services, settle
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
@@ -96,9 +96,7 @@ async def test_quit_asks_and_stops_the_server():
     app = build_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
-        await pilot.press("f5")
-        for _ in range(40):
-            await pilot.pause(0.05)
+        await launch(app, pilot)
         run = app.active_run
         assert run is not None and run.alive()
         await pilot.press("ctrl+q")
@@ -115,9 +113,7 @@ async def test_quit_can_leave_the_server_running():
     app = build_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
-        await pilot.press("f5")
-        for _ in range(40):
-            await pilot.pause(0.05)
+        await launch(app, pilot)
         run = app.active_run
         await pilot.press("ctrl+q")
         await pilot.pause()
@@ -141,10 +137,7 @@ async def test_a_secret_typed_in_never_appears_in_preview_log_or_screenshot():
         assert secret not in str(preview.render())
         assert secret not in app.command_text()
         assert secret not in app.export_screenshot()
-        app.screen.set_focus(None)
-        await pilot.press("f5")
-        for _ in range(20):
-            await pilot.pause(0.05)
+        await launch(app, pilot)
         assert isinstance(app.screen, MonitorScreen)
         log = app.screen.query_one(ServerLog)
         assert any("****" in text for _, text in log.kept)
@@ -208,10 +201,7 @@ async def test_diagnosed_failure_offers_fix_and_relaunch():
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
         app.config = app.config.set("max_model_len", 32768)
-        app.screen.set_focus(None)
-        await pilot.press("f5")
-        for _ in range(20):
-            await pilot.pause(0.05)
+        await launch(app, pilot)
         assert app.run_state.state == "failed"
         assert app.run_state.root_cause.kind == "max_len_above_derived"
         await pilot.press("f8")
@@ -231,10 +221,7 @@ async def test_lora_hot_swap_panel_loads_and_unloads_adapters():
             {"enable_lora": True, "max_loras": 4, "allow_runtime_lora_updating": True}
         )
         assert app.command_text().startswith("export VLLM_ALLOW_RUNTIME_LORA_UPDATING=True")
-        app.screen.set_focus(None)
-        await pilot.press("f5")
-        for _ in range(30):
-            await pilot.pause(0.05)
+        await launch(app, pilot)
         panel = app.screen.query_one(LoraPanel)
         panel.query_one("#lora-name", Input).value = "sql"
         panel.query_one("#lora-path", Input).value = "/adapters/sql"
@@ -294,9 +281,7 @@ async def test_attach_rebuilds_the_state_from_the_log():
     first = make_app(services=svc, model="Qwen/Qwen3-8B")
     async with first.run_test(size=(160, 48)) as pilot:
         await settle(first, pilot)
-        await pilot.press("f5")
-        for _ in range(30):
-            await pilot.pause(0.05)
+        await launch(first, pilot)
         run = first.active_run
         await pilot.press("ctrl+q")
         await pilot.pause()
