@@ -140,3 +140,24 @@ def test_why_this_number(snap_compare, size):
     assert snap_compare(
         make_app(services=services(), model="Qwen/Qwen3-8B"), terminal_size=size, run_before=before
     )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "key", ["f2", "f3", "f4", "f6"], ids=["import", "export", "profiles", "runs"]
+)
+def test_dialogs(snap_compare, size, key):
+    """F2 import (an empty text area for a pasted command or YAML), F3 export (format select,
+    the command with secrets masked, a file path, Copy / Write file / Close), F4 profiles (none
+    yet, a name box, Save / Load / Close), F6 runs (an empty table of runs, Attach / Stop)."""
+
+    async def before(pilot):
+        await ready(pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        pilot.app.screen.set_focus(None)
+        await pilot.pause()
+
+    assert snap_compare(
+        make_app(services=services(), model="Qwen/Qwen3-8B"), terminal_size=size, run_before=before
+    )

@@ -21,11 +21,15 @@ class Dialog(ModalScreen):  # type: ignore[type-arg]
 
     DEFAULT_CSS = """
     Dialog { align: center middle; }
-    Dialog > Vertical { width: 90; max-width: 95%; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2; }
+    Dialog > Vertical { width: 90; max-width: 95%; height: auto; max-height: 95%; border: thick $primary; background: $surface; padding: 1 2; overflow-y: auto; }
+    Dialog.-short > Vertical { padding: 0 1; }
     Dialog .title { text-style: bold; color: $primary; margin-bottom: 1; }
     Dialog Horizontal { height: auto; margin-top: 1; }
     Dialog Button { margin-right: 2; }
     Dialog TextArea { height: 10; }
+    Dialog.-short TextArea { height: 4; }
+    Dialog.-short .title { margin-bottom: 0; }
+    Dialog.-short Horizontal { margin-top: 0; }
     Dialog DataTable { height: auto; max-height: 20; }
     """
 
