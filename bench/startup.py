@@ -84,22 +84,15 @@ async def keystroke_latency() -> list[float]:
     from tui.widgets.vram_panel import VramPanel
 
     app = make_app(services=Services.demo_services(), model="Qwen/Qwen3-8B")
-    times = []
     async with app.run_test(size=(160, 48)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
         field = app.screen.query_one("#ctl-max_model_len")
         field.focus()
         panel = app.screen.query_one(VramPanel)
-        for value in ("4096", "8192", "16384", "32768", "2048", "40960"):
-            field.value = ""
-            await pilot.pause()
-            t0 = time.perf_counter()
-            await pilot.press(*value)
-            while f"at {int(value):,} tokens" not in str(panel.render()):
-                await asyncio.sleep(0)
-            times.append((time.perf_counter() - t0) / len(value))
-    return times
+        return await _type_values(
+            pilot, field, lambda v: f"at {int(v):,} tokens" in str(panel.render())
+        )
 
 
 async def keystroke_baseline() -> list[float]:
@@ -116,19 +109,24 @@ async def keystroke_baseline() -> list[float]:
             self.query_one("#s", Static).update(f"at {event.value} tokens")
 
     app = Echo()
-    times = []
     async with app.run_test(size=(160, 48)) as pilot:
         field = app.query_one("#i", Input)
         field.focus()
         label = app.query_one("#s", Static)
-        for value in ("4096", "8192", "16384", "32768", "2048", "40960"):
-            field.value = ""
-            await pilot.pause()
-            t0 = time.perf_counter()
-            await pilot.press(*value)
-            while f"at {value} tokens" not in str(label.render()):
-                await asyncio.sleep(0)
-            times.append((time.perf_counter() - t0) / len(value))
+        return await _type_values(pilot, field, lambda v: f"at {v} tokens" in str(label.render()))
+
+
+async def _type_values(pilot, field, shown) -> list[float]:
+    """Type each value into FIELD; seconds per keystroke until shown(value) holds."""
+    times = []
+    for value in ("4096", "8192", "16384", "32768", "2048", "40960"):
+        field.value = ""
+        await pilot.pause()
+        t0 = time.perf_counter()
+        await pilot.press(*value)
+        while not shown(value):
+            await asyncio.sleep(0)
+        times.append((time.perf_counter() - t0) / len(value))
     return times
 
 

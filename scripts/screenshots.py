@@ -55,6 +55,10 @@ async def shoot(out: Path) -> list[Path]:
         a.config = a.config.set("tensor_parallel_size", 3)
         await pilot.pause()
 
+    async def why(a, pilot):
+        await pilot.press("f7")
+        await pilot.pause()
+
     async def monitor(a, pilot):
         await pilot.press("f5")
         for _ in range(40):
@@ -69,6 +73,8 @@ async def shoot(out: Path) -> list[Path]:
     await configure("configure-80x24.svg", (80, 24))
     await configure("configure-ja-160x48.svg", (160, 48), lang="ja", tweak=fp8)
     await configure("configure-error-160x48.svg", (160, 48), tweak=tp3)
+    await configure("why-this-number-160x48.svg", (160, 48), tweak=why)
+    await configure("why-this-number-80x24.svg", (80, 24), tweak=why)
     await configure("monitor-160x48.svg", (160, 48), tweak=monitor)
     await configure("monitor-80x24.svg", (80, 24), tweak=monitor)
     return written

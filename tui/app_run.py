@@ -12,7 +12,7 @@ from textual.css.query import NoMatches
 from tui.adapters.services import RunLike, WatcherLike
 from tui.core.errors import UserError
 from tui.core.logparse import Throughput
-from tui.core.plan import BLOCKING, PlanResult
+from tui.core.plan import BLOCKING, INPUT_ERRORS, PlanResult
 from tui.core.runstate import RunState
 
 
@@ -31,8 +31,7 @@ class RunControl:
         blocking = [
             f
             for f in result.findings
-            if f.level == "error"
-            and (f.code in BLOCKING or f.code in ("utilization-range", "range", "choice"))
+            if f.level == "error" and (f.code in BLOCKING or f.code in INPUT_ERRORS)
         ]
         if blocking:
             self.notify(

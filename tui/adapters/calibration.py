@@ -36,12 +36,26 @@ def _path():  # type: ignore[no-untyped-def]
     return state_dir() / "calibration.json"
 
 
+_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
 def _load() -> dict[str, Any]:
+    """The records, re-read only when the file changed (the app looks them up per keystroke)."""
+    path = _path()
     try:
-        data = json.loads(_path().read_text())
-        return data if isinstance(data, dict) else {}
+        mtime = path.stat().st_mtime
+    except OSError:
+        return {}
+    cached = _CACHE.get(str(path))
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    try:
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    data = data if isinstance(data, dict) else {}
+    _CACHE[str(path)] = (mtime, data)
+    return data
 
 
 def record(gpu: str, cfg: ServeConfig, version: str | None, memory: dict[str, float]) -> bool:
@@ -49,7 +63,7 @@ def record(gpu: str, cfg: ServeConfig, version: str | None, memory: dict[str, fl
     measured = {TERMS[k]: v * GiB for k, v in memory.items() if k in TERMS}
     if "weights" not in measured or len(measured) < 2:
         return False
-    data = _load()
+    data = dict(_load())
     data[key(gpu, cfg, version)] = {
         "gpu": gpu,
         "model": cfg.model,

@@ -68,6 +68,22 @@ def _qwen3(
                   use_sliding_window=False, **moe)  # fmt: skip
 
 
+def _qwen3_moe(
+    layers: int, hidden: int, heads: int, inter: int, moe_inter: int, *, pos: int = 40960
+) -> dict[str, Any]:
+    """Qwen3 MoE: 4 KV heads, 128 experts, top-8, every layer sparse."""
+    return _qwen3(layers, hidden, heads, 4, inter, pos=pos, num_experts=128,
+                  num_experts_per_tok=8, moe_intermediate_size=moe_inter, decoder_sparse_step=1)  # fmt: skip
+
+
+def _gpt_oss(layers: int, experts: int) -> dict[str, Any]:
+    """gpt-oss: MXFP4 experts (top-4), sliding (128) and full attention alternating."""
+    return _llama(layers, 2880, 64, 8, 2880, vocab=201088, pos=131072, head_dim=64, arch="GptOssForCausalLM",
+                  num_local_experts=experts, num_experts_per_tok=4, sliding_window=128, attention_bias=True,
+                  layer_types=["sliding_attention", "full_attention"] * (layers // 2),
+                  quantization_config={"quant_method": "mxfp4"})  # fmt: skip
+
+
 def _gemma3(
     layers: int,
     hidden: int,
@@ -123,64 +139,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "Qwen/Qwen3-8B": _qwen3(36, 4096, 32, 8, 12288),
     "Qwen/Qwen3-14B": _qwen3(40, 5120, 40, 8, 17408),
     "Qwen/Qwen3-32B": _qwen3(64, 5120, 64, 8, 25600),
-    "Qwen/Qwen3-30B-A3B": _qwen3(
-        48,
-        2048,
-        32,
-        4,
-        6144,
-        num_experts=128,
-        num_experts_per_tok=8,
-        moe_intermediate_size=768,
-        decoder_sparse_step=1,
-    ),
-    "Qwen/Qwen3-30B-A3B-Instruct-2507": _qwen3(
-        48,
-        2048,
-        32,
-        4,
-        6144,
-        pos=262144,
-        num_experts=128,
-        num_experts_per_tok=8,
-        moe_intermediate_size=768,
-        decoder_sparse_step=1,
-    ),
-    "Qwen/Qwen3-Coder-30B-A3B-Instruct": _qwen3(
-        48,
-        2048,
-        32,
-        4,
-        6144,
-        pos=262144,
-        num_experts=128,
-        num_experts_per_tok=8,
-        moe_intermediate_size=768,
-        decoder_sparse_step=1,
-    ),
-    "Qwen/Qwen3-235B-A22B": _qwen3(
-        94,
-        4096,
-        64,
-        4,
-        12288,
-        num_experts=128,
-        num_experts_per_tok=8,
-        moe_intermediate_size=1536,
-        decoder_sparse_step=1,
-    ),
-    "Qwen/Qwen3-235B-A22B-Instruct-2507": _qwen3(
-        94,
-        4096,
-        64,
-        4,
-        12288,
-        pos=262144,
-        num_experts=128,
-        num_experts_per_tok=8,
-        moe_intermediate_size=1536,
-        decoder_sparse_step=1,
-    ),
+    "Qwen/Qwen3-30B-A3B": _qwen3_moe(48, 2048, 32, 6144, 768),
+    "Qwen/Qwen3-30B-A3B-Instruct-2507": _qwen3_moe(48, 2048, 32, 6144, 768, pos=262144),
+    "Qwen/Qwen3-Coder-30B-A3B-Instruct": _qwen3_moe(48, 2048, 32, 6144, 768, pos=262144),
+    "Qwen/Qwen3-235B-A22B": _qwen3_moe(94, 4096, 64, 12288, 1536),
+    "Qwen/Qwen3-235B-A22B-Instruct-2507": _qwen3_moe(94, 4096, 64, 12288, 1536, pos=262144),
     # Mistral / Mixtral
     "mistralai/Mistral-7B-Instruct-v0.3": _llama(
         32, 4096, 32, 8, 14336, vocab=32768, pos=32768, arch="MistralForCausalLM"
@@ -294,40 +257,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
         quantization_config={"quant_method": "fp8", "weight_block_size": [128, 128]},
     ),  # fmt: skip
     # gpt-oss (MXFP4 experts, alternating sliding/full attention)
-    "openai/gpt-oss-20b": _llama(
-        24,
-        2880,
-        64,
-        8,
-        2880,
-        vocab=201088,
-        pos=131072,
-        head_dim=64,
-        arch="GptOssForCausalLM",
-        num_local_experts=32,
-        num_experts_per_tok=4,
-        sliding_window=128,
-        attention_bias=True,
-        layer_types=["sliding_attention", "full_attention"] * 12,
-        quantization_config={"quant_method": "mxfp4"},
-    ),  # fmt: skip
-    "openai/gpt-oss-120b": _llama(
-        36,
-        2880,
-        64,
-        8,
-        2880,
-        vocab=201088,
-        pos=131072,
-        head_dim=64,
-        arch="GptOssForCausalLM",
-        num_local_experts=128,
-        num_experts_per_tok=4,
-        sliding_window=128,
-        attention_bias=True,
-        layer_types=["sliding_attention", "full_attention"] * 18,
-        quantization_config={"quant_method": "mxfp4"},
-    ),  # fmt: skip
+    "openai/gpt-oss-20b": _gpt_oss(24, 32),
+    "openai/gpt-oss-120b": _gpt_oss(36, 128),
 }
 
 # Checkpoint variants that share an architecture (quantized uploads, renamed repos).
