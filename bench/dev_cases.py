@@ -9,16 +9,16 @@ the measured numbers: it only restates what the case and the architecture file s
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("VLLM_TUI_SHARED", ROOT.parent / "shared"))
-CASES = SHARED / "data" / "vllm-memory-cases.dev.json"
-ARCHS = SHARED / "data" / "model-archs.json"
+# The repository's own copies (scripts/refresh-data.sh refreshes them from ../shared).
+DATA = ROOT / "tests" / "data"
+CASES = DATA / "vllm-memory-cases.dev.json"
+ARCHS = DATA / "model-archs.json"
 
 # How each case's engine was driven (LLM class vs OpenAI server) changes vLLM's batch
 # defaults. Read from the case's own notes/evidence.

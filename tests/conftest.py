@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("VLLM_TUI_SHARED", ROOT.parent / "shared"))
 
 
 @pytest.fixture(autouse=True)

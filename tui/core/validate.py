@@ -12,33 +12,12 @@ from typing import Any, Literal
 
 from tui.core.catalog import CATALOG, Text, spec, t
 from tui.core.config import ServeConfig
+from tui.core.fix import Fix
 from tui.core.gpu_catalog import GpuSpec
 from tui.core.model_facts import ModelFacts
 
 Level = Literal["error", "warning", "info"]
 LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
-
-
-@dataclass(frozen=True)
-class Fix:
-    """A concrete change: flag values to set (None = unset) and environment to add."""
-
-    label: Text
-    set: tuple[tuple[str, Any], ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-
-    def apply(self, cfg: ServeConfig) -> ServeConfig:
-        new = cfg.update(dict(self.set))
-        if self.env:
-            new = new.with_env(dict(new.env) | dict(self.env))
-        return new
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "label": {"en": self.label.en, "ja": self.label.ja},
-            "set": dict(self.set),
-            "env": dict(self.env),
-        }
 
 
 @dataclass(frozen=True)

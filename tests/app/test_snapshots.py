@@ -1,7 +1,7 @@
 """SVG snapshots of every screen at 80x24 and 160x48 (fake GPUs, replayed log, no focus/cursor).
 
 Each test's docstring says what you should see. Update after a deliberate UI change with
-`pytest tests/test_snapshots.py --snapshot-update` and look at the SVGs before committing.
+`pytest tests/app/test_snapshots.py --snapshot-update` and look at the SVGs before committing.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from tui.core.estimate import Target, estimate
 from tui.core.gpu_catalog import GiB, find_gpu
 from tui.core.metrics import parse_scrape, sample
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_profiles_round_trip_without_secrets():

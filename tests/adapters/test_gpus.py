@@ -13,7 +13,7 @@ from tui.adapters.launcher import preflight
 from tui.cli import main
 from tui.core.config import ServeConfig
 
-from .fake_nvml import FakeDevice, FakeNVML
+from ..fake_nvml import FakeDevice, FakeNVML
 
 GiB = 1 << 30
 

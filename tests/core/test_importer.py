@@ -12,7 +12,7 @@ from tui.core.commands import build_argv, build_env, dump_yaml
 from tui.core.errors import UserError
 from tui.core.importer import parse_command, parse_yaml
 
-from .strategies import SAFE, configs
+from ..strategies import SAFE, configs
 
 SEED_EXAMPLE = """vllm serve unsloth/Llama-3.3-70B-Instruct \\
     --quantization fp8 \\
