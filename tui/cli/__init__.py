@@ -25,6 +25,9 @@ SUBCOMMANDS = {
     "ps": ("tui.cli.run_cmd", "list runs (alive or not)"),
     "stop": ("tui.cli.run_cmd", "stop a run"),
     "attach": ("tui.cli.run_cmd", "re-open a running server in the app"),
+    "cluster": ("tui.cli.cluster_cmd", "list a Ray cluster's nodes and GPUs"),
+    "watch": ("tui.cli.watch_cmd", "monitor vLLM servers we did not start, from their HTTP API"),
+    "lora": ("tui.cli.lora_cmd", "list, load and unload LoRA adapters on a running server"),
     "parse-log": (
         "tui.cli.parse_log_cmd",
         "explain a vLLM log: phases, memory report, throughput, errors",
