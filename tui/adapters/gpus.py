@@ -40,6 +40,9 @@ class Gpu:
     memory_total_bytes: int | None
     memory_free_bytes: int | None
     memory_used_bytes: int | None
+    memory_reserved_bytes: int | None = None
+    """NVML v2 `reserved`: memory the driver keeps for itself, which CUDA never reports as
+    total (an H100 80GB: NVML 79.65 GiB total, CUDA 79.19 GiB). None on NVML v1."""
     compute_capability: tuple[int, int] | None = None
     pci_bus_id: str | None = None
     utilization_pct: int | None = None
@@ -57,10 +60,18 @@ class Gpu:
         """What CUDA_VISIBLE_DEVICES uses for it (index for a GPU, UUID for a MIG slice)."""
         return self.uuid if self.mig_parent is not None and self.uuid else str(self.index)
 
+    @property
+    def cuda_total_bytes(self) -> int | None:
+        """The total CUDA reports (torch.cuda.mem_get_info), which vLLM multiplies by
+        --gpu-memory-utilization: NVML's total minus what the driver reserves."""
+        if self.memory_total_bytes is None:
+            return None
+        return self.memory_total_bytes - (self.memory_reserved_bytes or 0)
+
     def as_spec(self) -> GpuSpec:
         return GpuSpec(
             name=self.name,
-            total_bytes=self.memory_total_bytes or 0,
+            total_bytes=self.cuda_total_bytes or 0,
             compute_capability=self.compute_capability or (8, 0),
             free_bytes=self.memory_free_bytes,
             index=self.index,
@@ -76,6 +87,7 @@ class Gpu:
             "memory_total_bytes": self.memory_total_bytes,
             "memory_free_bytes": self.memory_free_bytes,
             "memory_used_bytes": self.memory_used_bytes,
+            "memory_reserved_bytes": self.memory_reserved_bytes,
             "compute_capability": ".".join(map(str, self.compute_capability))
             if self.compute_capability
             else None,
@@ -278,16 +290,19 @@ def _q(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _memory(nvml: Any, handle: Any) -> tuple[int | None, int | None, int | None]:
+def _memory(nvml: Any, handle: Any) -> tuple[int | None, int | None, int | None, int | None]:
+    """(total, free, used, reserved). v2 splits out the driver's reservation; its `free` is
+    what CUDA reports as free, the figure vLLM's startup check compares with its budget."""
     info = None
     v2 = getattr(nvml, "nvmlMemory_v2", None)
     if v2 is not None:
         info = _q(nvml.nvmlDeviceGetMemoryInfo, handle, version=v2)
     if info is None:
         info = _q(nvml.nvmlDeviceGetMemoryInfo, handle)
-    if info is None:
-        return None, None, None
-    return int(info.total), int(info.free), int(info.used)
+        if info is None:
+            return None, None, None, None
+        return int(info.total), int(info.free), int(info.used), None
+    return int(info.total), int(info.free), int(info.used), int(getattr(info, "reserved", 0))
 
 
 def _processes(nvml: Any, handle: Any, my_uid: int) -> tuple[GpuProcess, ...]:
@@ -329,7 +344,7 @@ def _process_owner(pid: int, my_uid: int) -> tuple[str | None, str | None, bool 
 def _device(nvml: Any, handle: Any, index: int, my_uid: int, mig_parent: int | None = None) -> Gpu:
     name = _q(nvml.nvmlDeviceGetName, handle) or "NVIDIA GPU"
     uuid = _q(nvml.nvmlDeviceGetUUID, handle)
-    total, free, used = _memory(nvml, handle)
+    total, free, used, reserved = _memory(nvml, handle)
     cc = _q(nvml.nvmlDeviceGetCudaComputeCapability, handle)
     pci = _q(nvml.nvmlDeviceGetPciInfo, handle)
     bus = getattr(pci, "busId", None) if pci is not None else None
@@ -348,6 +363,7 @@ def _device(nvml: Any, handle: Any, index: int, my_uid: int, mig_parent: int | N
         memory_total_bytes=total,
         memory_free_bytes=free,
         memory_used_bytes=used,
+        memory_reserved_bytes=reserved,
         compute_capability=tuple(int(x) for x in cc[:2])
         if isinstance(cc, list | tuple) and len(cc) >= 2
         else None,  # type: ignore[arg-type]
