@@ -5,6 +5,10 @@
 2. Modules imported by then (and which heavy ones are deliberately not).
 3. Keystroke-to-repaint latency of the VRAM panel: typing into --max-model-len until the panel
    shows the new estimate (Pilot, includes Textual's own event loop).
+
+`--terminal [COLSxROWS]`: the same as a user feels it, in a real terminal (the app on a pty):
+time to the first frame, keystroke to the VRAM figure changing, and bytes written to the
+terminal per keystroke, each beside a bare Textual app measured in the same run, with ratios.
 """
 
 from __future__ import annotations
@@ -150,7 +154,237 @@ def plan_cost() -> float:
     return (time.perf_counter() - t0) / 200
 
 
+# -- real terminal: the app under a pty, bytes and times as a user's terminal sees them ------
+
+TTY_APP = r"""
+import os, sys
+from pathlib import Path
+ready = Path(sys.argv[1])
+from tui.app import make_app
+from tui.adapters.services import Services
+app = make_app(services=Services.demo_services(), model="Qwen/Qwen3-8B")
+def focus():
+    screen = app.screen
+    form = screen.query("#form")
+    target = None
+    if form and hasattr(form.first(), "focus_flag"):
+        target = form.first().focus_flag("max_model_len")
+    else:
+        target = screen.query_one("#ctl-max_model_len")
+        target.focus()
+    if hasattr(target, "cursor_blink"):
+        target.cursor_blink = False
+    ready.write_text("ok")
+async def main():
+    import asyncio
+    task = asyncio.create_task(app.run_async())
+    await asyncio.sleep(2.5)
+    focus()
+    await task
+import asyncio
+asyncio.run(main())
+"""
+
+TTY_HELLO = r"""
+import sys
+from textual.app import App
+from textual.widgets import Static
+class Hello(App):
+    def compose(self):
+        yield Static("hello world")
+Hello().run()
+"""
+
+TTY_ECHO = r"""
+import sys
+from pathlib import Path
+ready = Path(sys.argv[1])
+from textual.app import App
+from textual.widgets import Input, Static
+class Echo(App):
+    def compose(self):
+        yield Input(id="i")
+        yield Static(id="s")
+    def on_mount(self):
+        self.set_timer(1.0, self.go)
+    def go(self):
+        i = self.query_one("#i", Input)
+        i.focus()
+        i.cursor_blink = False
+        ready.write_text("ok")
+    def on_input_changed(self, event):
+        try:
+            self.query_one("#s", Static).update(f"at {int(event.value):,} tokens")
+        except ValueError:
+            self.query_one("#s", Static).update("")
+Echo().run()
+"""
+
+_ESC = None
+
+
+def _strip(data: bytes) -> str:
+    import re
+
+    global _ESC
+    if _ESC is None:
+        _ESC = re.compile(
+            r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|P[^\x1b]*\x1b\\|[()][0-9A-B]|[=>78])"
+        )
+    return _ESC.sub("", data.decode("utf-8", "ignore"))
+
+
+class Tty:
+    """A child process on a pty of a given size; reads what it writes to the terminal."""
+
+    def __init__(self, code: str, size: tuple[int, int], args: tuple[str, ...] = ()) -> None:
+        import fcntl
+        import pty  # noqa: F401  (POSIX only, like the app's terminal driver)
+        import struct
+        import termios
+
+        cols, rows = size
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = dict(
+            os.environ,
+            TERM="xterm-256color",
+            COLORTERM="truecolor",
+            VLLM_TUI_HOME=tempfile.mkdtemp(prefix="vllm-tui-bench-"),
+            HF_HUB_OFFLINE="1",
+        )
+        env.pop("TEXTUAL", None)
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.buffer = b""
+
+    def read(self, timeout: float) -> bytes:
+        import select
+
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            return os.read(self.master, 1 << 20)
+        except OSError:
+            return b""
+
+    def until(self, text: str, timeout: float = 30.0) -> tuple[float, int]:
+        """Seconds and bytes until the stripped output contains `text`."""
+        start, count, seen = time.perf_counter(), 0, ""
+        while time.perf_counter() - start < timeout:
+            chunk = self.read(0.05)
+            count += len(chunk)
+            seen = (seen + _strip(chunk))[-20000:]
+            if text in seen:
+                return time.perf_counter() - start, count
+        raise SystemExit(f"timed out waiting for {text!r}; last output: {seen[-500:]!r}")
+
+    def quiet(self, gap: float = 0.3, limit: float = 10.0) -> int:
+        """Read until nothing arrives for `gap` seconds; bytes read."""
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < limit:
+            chunk = self.read(gap)
+            if not chunk:
+                break
+            count += len(chunk)
+        return count
+
+    def send(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def close(self) -> None:
+        import signal
+
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        os.close(self.master)
+
+
+def tty_first_frame(code: str, marker: str, size: tuple[int, int]) -> tuple[float, int]:
+    """Seconds from spawn to `marker` on screen, and bytes written by then."""
+    tty = Tty(code, size, (tempfile.mktemp(),))
+    try:
+        took, count = tty.until(marker)
+        return time.perf_counter() - tty.t0, count + tty.quiet(0.5)
+    finally:
+        tty.close()
+
+
+def tty_keystrokes(
+    code: str, size: tuple[int, int], values: tuple[str, ...]
+) -> list[tuple[float, int]]:
+    """(seconds to the figure, bytes until quiet) per key, typing each value into an empty field."""
+    flag = Path(tempfile.mktemp())
+    tty = Tty(code, size, (str(flag),))
+    out: list[tuple[float, int]] = []
+    try:
+        deadline = time.perf_counter() + 60
+        while not flag.exists() and time.perf_counter() < deadline:
+            tty.read(0.05)
+        tty.quiet(0.5)
+        for value in values:
+            for i in range(1, len(value) + 1):
+                tty.send(value[i - 1])
+                took, count = tty.until(f"at {int(value[:i]):,} tokens", timeout=10)
+                out.append((took, count + tty.quiet(0.15)))
+            tty.send("\x7f" * len(value))
+            tty.quiet(0.5)
+    finally:
+        tty.close()
+        flag.unlink(missing_ok=True)
+    return out
+
+
+def terminal_main(size: tuple[int, int]) -> int:
+    n = int(os.environ.get("N", "5"))
+    med = statistics.median
+    app_ff = [tty_first_frame(TTY_APP, "max-model-len", size) for _ in range(n)]
+    hello_ff = [tty_first_frame(TTY_HELLO, "hello world", size) for _ in range(n)]
+    a, h = med(t for t, _ in app_ff), med(t for t, _ in hello_ff)
+    print(f"real terminal (pty {size[0]}x{size[1]}, median of {n})")
+    print(
+        f"  first frame: vllm-tui {a * 1000:.0f} ms ({med(b for _, b in app_ff) / 1024:.0f} KB), "
+        f"bare hello world {h * 1000:.0f} ms  ratio {a / h:.2f}x"
+    )
+    values = ("65536", "32768")
+    app_keys: list[tuple[float, int]] = []
+    echo_keys: list[tuple[float, int]] = []
+    for _ in range(max(1, n // 2)):
+        app_keys += tty_keystrokes(TTY_APP, size, values)
+        echo_keys += tty_keystrokes(TTY_ECHO, size, values)
+    ak, ek = med(t for t, _ in app_keys), med(t for t, _ in echo_keys)
+    ab, eb = med(b for _, b in app_keys), med(b for _, b in echo_keys)
+    print(
+        f"  keystroke -> VRAM figure: vllm-tui median {ak * 1000:.1f} ms (max {max(t for t, _ in app_keys) * 1000:.0f}), "
+        f"bare Input+Static {ek * 1000:.1f} ms  ratio {ak / ek:.2f}x"
+    )
+    print(
+        f"  bytes per keystroke: vllm-tui median {ab / 1024:.1f} KB (max {max(b for _, b in app_keys) / 1024:.1f}, "
+        f"first digit {app_keys[0][1] / 1024:.1f}), bare Input+Static {eb / 1024:.1f} KB  ratio {ab / max(eb, 1):.1f}x"
+    )
+    return 0
+
+
 def main() -> int:
+    if "--terminal" in sys.argv:
+        return terminal_main(_size_arg())
     app = measure(APP)
     hello = measure(HELLO)
     a = statistics.median(r["first_frame"] for r in app)
@@ -174,6 +408,14 @@ def main() -> int:
     )
     print(f"pure re-estimate (plan + validation, Qwen3-235B TP8): {plan_cost() * 1000:.2f} ms")
     return 0
+
+
+def _size_arg() -> tuple[int, int]:
+    for arg in sys.argv:
+        if "x" in arg and arg.replace("x", "").isdigit():
+            cols, rows = arg.split("x")
+            return int(cols), int(rows)
+    return (160, 48)
 
 
 if __name__ == "__main__":
