@@ -23,7 +23,7 @@ from tui.core import estimate_stages as st
 from tui.core.config import ServeConfig
 from tui.core.engine_rules import Rules
 from tui.core.estimate_stages import Inputs, model_dtype
-from tui.core.estimate_verdict import KvEnds, Verdict, decide, kv_reason
+from tui.core.estimate_verdict import KvEnds, decide, kv_reason
 from tui.core.gpu_catalog import GiB, GpuSpec
 from tui.core.kv import KVResult
 from tui.core.memory_model import PROVENANCE, Band
@@ -245,7 +245,7 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
         surely_fits_len=verdict.surely_fits_len,
         surely_fits_util=verdict.surely_fits_util,
     )
-    est = replace(est, explanation=explain(est, verdict))
+    est = replace(est, explanation=explain(est))
     return replace(
         est, _kv_bytes_low=max(0, ends.avail_low), _kv_bytes_high=max(0, ends.avail_high)
     )
@@ -339,7 +339,7 @@ def _notes(
     return notes
 
 
-def explain(est: Estimate, verdict: Verdict) -> tuple[str, ...]:
+def explain(est: Estimate) -> tuple[str, ...]:
     """The "why this number" text: each stage with its figure, band and provenance."""
     g = lambda b: f"{b / GiB:.2f}"  # noqa: E731
     lines = [
@@ -356,7 +356,8 @@ def explain(est: Estimate, verdict: Verdict) -> tuple[str, ...]:
         f"blocks = KV bytes // (block {kv.block_size} x {kv.bytes_per_token:,} B/token) = "
         f"{kv.num_blocks:,}; tokens {kv.tokens:,} (band {est.kv_low.tokens:,}–"
         f"{est.kv_high.tokens:,}) [{PROVENANCE['vllm']}]",
-        f"verdict {verdict.state}: {verdict.sentence}",
+        "verdict: starts if the band's pessimistic end fits, won't start if even its optimistic "
+        "end fails, else borderline",
     ]
     return tuple(lines)
 

@@ -91,5 +91,7 @@ def plan(
     blocking = [f for f in findings if f.level == "error" and f.code in BLOCKING]
     if blocking:
         reasons = tuple(f.message.en for f in blocking) + est.reasons
-        est = replace(est, fits=False, reasons=reasons, verdict="fails: " + reasons[0])
+        est = replace(
+            est, fits=False, reasons=reasons, verdict="fails: " + reasons[0], state="wont_start"
+        )
     return PlanResult(est, findings, gpus, planning)
