@@ -2,12 +2,69 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 
 from tui.cli.common import Parser, add_config_sources, build_config, installed_vllm, print_json
 from tui.core.commands import build_argv, build_env, dump_yaml, mask_env, one_line, shell_script
+from tui.core.config import ServeConfig
+from tui.core.errors import UserError
 from tui.core.validate import Context, validate
+
+EXPORT_FORMATS = ("docker", "compose", "k8s")
+
+
+def add_export_options(parser: Parser) -> None:
+    group = parser.add_argument_group("docker / compose / k8s")
+    group.add_argument(
+        "--image", default="vllm/vllm-openai", help="container image (tag = vLLM version)"
+    )
+    group.add_argument("--name", default="vllm", help="container / service / Deployment name")
+    group.add_argument(
+        "--hf-cache",
+        metavar="PATH|pvc:NAME[:SIZE]",
+        help="HF cache to mount (default: this machine's HF_HOME); k8s: a hostPath or a PVC",
+    )
+    group.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="docker/compose: read secrets from FILE instead of -e NAME",
+    )
+    group.add_argument(
+        "--startup-timeout",
+        type=int,
+        default=1800,
+        metavar="S",
+        help="seconds a model may take to download and load (k8s startupProbe, compose start_period)",
+    )
+    group.add_argument("--namespace", help="k8s namespace")
+
+
+def export_text(ns: argparse.Namespace, cfg: ServeConfig, version: str | None) -> str:
+    import os
+
+    from tui.core.exports import Target, compose_yaml, docker_text, k8s_yaml
+
+    if ns.startup_timeout < 60:
+        raise UserError("--startup-timeout must be at least 60 seconds")
+    hf_cache = (
+        ns.hf_cache or os.environ.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface")
+    )
+    if not hf_cache.startswith("pvc:"):
+        hf_cache = os.path.abspath(os.path.expanduser(hf_cache))
+    target = Target(
+        version=version,
+        image=ns.image,
+        name=ns.name,
+        hf_cache=hf_cache,
+        env_file=ns.env_file,
+        startup_s=ns.startup_timeout,
+        nodes=int(getattr(ns, "nodes", None) or 1),
+        namespace=ns.namespace,
+    )
+    build = {"docker": docker_text, "compose": compose_yaml, "k8s": k8s_yaml}[ns.format]
+    return build(cfg, target)
 
 
 def installed_vllm_options(version: str | None) -> tuple[str | None, frozenset[str] | None]:
@@ -35,15 +92,22 @@ def main(_name: str, argv: Sequence[str]) -> int:
     parser = Parser(
         prog="vllm-tui command",
         description="Build the vllm serve command for MODEL and flags (secrets go to the environment).",
-        usage="vllm-tui command MODEL [vllm serve flags] [--format shell|yaml|json|argv] [--show-secrets]",
+        usage="vllm-tui command MODEL [vllm serve flags] [--format shell|yaml|json|argv|docker|compose|k8s] [--show-secrets]",
     )
-    parser.add_argument("--format", choices=("shell", "yaml", "json", "argv"), default="shell")
+    parser.add_argument(
+        "--format",
+        choices=("shell", "yaml", "json", "argv", *EXPORT_FORMATS),
+        default="shell",
+        help="docker: a `docker run`; compose: a compose.yaml service; k8s: Deployment + Service "
+        "(a LeaderWorkerSet for several nodes)",
+    )
     parser.add_argument(
         "--show-secrets", action="store_true", help="print secret values instead of masking them"
     )
     parser.add_argument(
         "--vllm-version", metavar="V", help="target vLLM version (defaults differ between releases)"
     )
+    add_export_options(parser)
     add_config_sources(parser)
     ns, rest = parser.parse_known_args(list(argv))
     cfg = build_config(ns, rest)
@@ -51,7 +115,9 @@ def main(_name: str, argv: Sequence[str]) -> int:
     findings = validate(cfg, Context(vllm_version=ns.vllm_version or version, known_options=known))
     argv_out = build_argv(cfg, version=ns.vllm_version)
     env = mask_env(build_env(cfg), ns.show_secrets)
-    if ns.format == "json":
+    if ns.format in EXPORT_FORMATS:
+        sys.stdout.write(export_text(ns, cfg, ns.vllm_version or version))
+    elif ns.format == "json":
         print_json({"argv": argv_out, "env": env, "findings": [f.as_json() for f in findings]})
     elif ns.format == "yaml":
         sys.stdout.write(dump_yaml(cfg, version=ns.vllm_version))
