@@ -1,7 +1,8 @@
 """Launch a ServeConfig as a vLLM server: pre-flight checks, environment, run directory.
 
 Secrets travel only in the child's environment; argv and run.json never hold them (checked
-here again before anything starts). CUDA_DEVICE_ORDER=PCI_BUS_ID makes CUDA's GPU indices
+here again before anything starts, token by token). Every run carries a random identity
+token in its environment (tui.adapters.identity) and reserves its port (tui.adapters.ports). CUDA_DEVICE_ORDER=PCI_BUS_ID makes CUDA's GPU indices
 match NVML's, so the GPUs chosen in the app are the ones vLLM gets.
 """
 
@@ -13,8 +14,9 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tui.adapters import runs
+from tui.adapters import ports, runs
 from tui.adapters.gpus import GpuSnapshot
+from tui.adapters.identity import TOKEN_ENV, new_token
 from tui.adapters.vllm_env import VllmInstall
 from tui.core.catalog import CATALOG
 from tui.core.commands import build_argv, build_env
@@ -130,52 +132,82 @@ def secret_values(cfg: ServeConfig) -> list[str]:
     return [str(cfg.get(s.dest)) for s in CATALOG if s.secret and cfg.get(s.dest)]
 
 
+def secret_on_command_line(argv: Sequence[str], secrets: Sequence[str]) -> bool:
+    """True when a whole argv token is a secret (`K` or `--flag=K`), never a substring:
+    `--api-key 1` must not refuse a command line that holds `--port 1234`."""
+    values = {s for s in secrets if s}
+    return any(arg in values or arg.partition("=")[2] in values for arg in argv)
+
+
 def launch(
     cfg: ServeConfig,
     install: VllmInstall,
     *,
     extra_args: Sequence[str] = (),
     base_env: dict[str, str] | None = None,
+    force: bool = False,
 ) -> runs.Run:
-    """Start vLLM for `cfg` (pre-flight is the caller's business); returns the run."""
+    """Start vLLM for `cfg`; returns the run (pre-flight is the caller's business).
+
+    The port is reserved first (tui.adapters.ports) and then bind-tested: of two launches
+    racing for one port, the loser gets a UserError naming the winner. `force` launches even
+    when something else holds the port (the run then fails, and is never reported ready:
+    readiness needs our own process to own the listening socket).
+    """
     argv = build_argv(
         cfg, install.prefix, model_positional=install.model_positional, version=install.version
     ) + list(extra_args)
-    secrets = secret_values(cfg)
-    if any(s and s in arg for s in secrets for arg in argv):
+    if secret_on_command_line(argv, secret_values(cfg)):
         raise UserError("refusing to start: a secret value would appear on the command line")
     server_env = build_env(cfg)
     env = dict(os.environ if base_env is None else base_env)
     env.update(server_env)
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
-    run = runs.new_run(
-        cfg.model,
-        argv,
-        env_names=list(server_env),
-        url=base_url(cfg),
-        extra={
-            "vllm_version": install.version,
-            "vllm_dist": install.dist,
-            "vllm_python": install.python,
-            "device": install.device,
-            "port": cfg.get("port"),
-            "config": {
-                k: ("****" if any(k == s.dest and s.secret for s in CATALOG) else v)
-                for k, v in cfg.values
+    token = new_token()
+    env[TOKEN_ENV] = token
+    port = int(cfg.get("port"))
+    with ports.reserve(port) as lock:
+        if not force and port_in_use(cfg.get("host"), port):
+            raise UserError(
+                f"port {port} is already in use",
+                hint=f"try --port {free_port(cfg.get('host'), port + 1)}",
+            )
+        run = runs.new_run(
+            cfg.model,
+            argv,
+            env_names=list(server_env),
+            url=base_url(cfg),
+            extra={
+                "vllm_version": install.version,
+                "vllm_dist": install.dist,
+                "vllm_python": install.python,
+                "device": install.device,
+                "port": port,
+                "host": cfg.get("host"),
+                "token": token,
+                "config": {
+                    k: ("****" if any(k == s.dest and s.secret for s in CATALOG) else v)
+                    for k, v in cfg.values
+                },
+                "cuda_visible_devices": cfg.cuda_visible_devices,
             },
-            "cuda_visible_devices": cfg.cuda_visible_devices,
-        },
-    )
-    # The shim runs on our interpreter and must import tui; it removes this entry again
-    # before starting vLLM so vllm-tui's path never leaks into vLLM's interpreter.
-    shim_env = dict(env)
-    root = _our_package_root()
-    shim_env["PYTHONPATH"] = root + (
-        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
-    )
-    shim_env["VLLM_TUI_SHIM_ADDED_PATH"] = root
-    return runs.start(run, shim_env)
+        )
+        lock.record(run.id)
+        # The shim runs on our interpreter and must import tui; it removes this entry again
+        # before starting vLLM so vllm-tui's path never leaks into vLLM's interpreter.
+        shim_env = dict(env)
+        root = _our_package_root()
+        shim_env["PYTHONPATH"] = root + (
+            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+        )
+        shim_env["VLLM_TUI_SHIM_ADDED_PATH"] = root
+        started = runs.start(run, shim_env, pass_fds=(lock.fd,))
+    try:
+        runs.prune(*runs.prune_limits())
+    except OSError:
+        pass  # housekeeping only
+    return started
 
 
 def _our_package_root() -> str:

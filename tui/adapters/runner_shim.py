@@ -5,6 +5,12 @@ command from RUN_DIR/run.json with the log file as stdout/stderr (the child writ
 log, so nothing is lost if every UI goes away), forwards SIGINT to vLLM for a graceful stop,
 records the exit code, and finally kills whatever is left in its process group (EngineCore
 and worker processes hold GPU memory). It never imports vllm.
+
+It also keeps the port reservation (an inherited, locked file descriptor: see
+tui.adapters.ports) for as long as it lives, and keeps server.log bounded
+(tui.adapters.logrotate). `stop_requested` in exit.json is true when the shim received
+SIGINT/SIGTERM or vllm-tui left the `stop-requested` mark; an exit nobody asked for (a
+crash, a `kill -9` of vLLM) is recorded as such and the run counts as failed.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ import time
 from pathlib import Path
 
 
-def _write(path: Path, data: dict) -> None:
+def _write(path: Path, data: dict[str, object]) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+    except OSError as exc:  # a full or read-only disk must not leave vLLM unsupervised
+        print(f"[vllm-tui] cannot write {path.name}: {exc}", flush=True)
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -78,6 +87,11 @@ def main(run_dir: str) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     started = time.time()
+    import threading
+
+    from tui.adapters.logrotate import rotate_forever
+
+    threading.Thread(target=rotate_forever, args=(d / "server.log",), daemon=True).start()
     env = dict(os.environ)
     added = env.pop("VLLM_TUI_SHIM_ADDED_PATH", None)
     if added:
@@ -98,6 +112,7 @@ def main(run_dir: str) -> int:
     code = child.wait()
     ended = time.time()
     print(f"[vllm-tui] vLLM exited with code {code} after {ended - started:.0f}s", flush=True)
+    stop_requested = stop_requested or (d / "stop-requested").exists()
     _write(d / "exit.json", {"code": code, "ended": ended, "stop_requested": stop_requested})
     reap_group(os.getpgid(0))
     return 0 if code == 0 else 1

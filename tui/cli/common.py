@@ -85,10 +85,19 @@ def print_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
+_CONTROL = {c: "?" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def clean(text: object) -> str:
+    """Text safe to print: control characters (escape sequences, CR, BEL) become `?`."""
+    return str(text).translate(_CONTROL)
+
+
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str] | None = None) -> str:
-    """A plain aligned text table (no dependencies, readable in any terminal or log)."""
-    all_rows = [list(map(str, headers))] if headers else []
-    all_rows += [list(map(str, r)) for r in rows]
+    """A plain aligned text table (no dependencies, readable in any terminal or log);
+    control characters in cells are neutralised (cells may come from files on disk)."""
+    all_rows = [list(map(clean, headers))] if headers else []
+    all_rows += [list(map(clean, r)) for r in rows]
     if not all_rows:
         return ""
     widths = [

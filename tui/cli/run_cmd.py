@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import signal
@@ -14,6 +15,7 @@ from tui.cli.common import (
     Parser,
     add_config_sources,
     build_config,
+    clean,
     installed_vllm,
     print_json,
     table,
@@ -35,15 +37,27 @@ def _ps(argv: Sequence[str]) -> int:
     parser = Parser(prog="vllm-tui ps", description="List runs (alive or not).")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--all", action="store_true", help="include finished runs")
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete finished runs beyond --keep and older than --keep-days first",
+    )
+    parser.add_argument("--keep", type=_count, default=None, metavar="N")
+    parser.add_argument("--keep-days", type=_days, default=None, metavar="DAYS")
     ns = parser.parse_args(list(argv))
-    from tui.adapters.runs import list_runs
+    from tui.adapters.runs import list_runs, process_table, prune, prune_limits
 
+    if ns.prune:
+        keep, days = prune_limits(ns.keep, ns.keep_days)
+        for run_id in prune(keep, days):
+            print(f"pruned {clean(run_id)}", file=sys.stderr)
+    table_now = process_table()
     rows: list[dict[str, Any]] = []
     for run in list_runs():
-        alive = run.alive()
+        alive = run.alive(table_now)
         if not alive and not ns.all and not ns.json:
             continue
-        exit_info = run.exit_info() or {}
+        exit_info = (run.exit_info() or {}) if not alive else {}
         rows.append(
             {
                 "id": run.id,
@@ -52,6 +66,7 @@ def _ps(argv: Sequence[str]) -> int:
                 "url": run.url,
                 "pgid": run.pgid,
                 "exit_code": exit_info.get("code"),
+                "stop_requested": exit_info.get("stop_requested"),
                 "created": run.info.get("created"),
                 "log": str(run.log_path),
             }
@@ -64,19 +79,47 @@ def _ps(argv: Sequence[str]) -> int:
         return 0
     print(
         table(
-            [
-                [
-                    r["id"],
-                    r["model"],
-                    "running" if r["alive"] else f"exited {r['exit_code']}",
-                    r["url"],
-                ]
-                for r in rows
-            ],
+            [[r["id"], r["model"], _state_word(r), r["url"]] for r in rows],
             ["run", "model", "state", "url"],
         )
     )
     return 0
+
+
+def _state_word(row: dict[str, Any]) -> str:
+    if row["alive"]:
+        return "running"
+    code = row["exit_code"]
+    if code is None:
+        return "gone"
+    return f"exited {code}" + (" (stopped)" if row["stop_requested"] else "")
+
+
+def _count(text: str) -> int:
+    value = int(text) if text.isdigit() and len(text) < 7 else -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number up to 999999, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 86400, got {text!r}")
+    return value
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 36500:
+        raise argparse.ArgumentTypeError(f"expected days between 0 and 36500, got {text!r}")
+    return value
 
 
 def _stop(argv: Sequence[str]) -> int:
@@ -86,17 +129,20 @@ def _stop(argv: Sequence[str]) -> int:
     )
     parser.add_argument("run", nargs="?", help="run id or prefix (default: the newest running one)")
     parser.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds to wait for a graceful stop"
+        "--timeout", type=_seconds, default=30.0, help="seconds to wait for a graceful stop"
     )
     ns = parser.parse_args(list(argv))
     from tui.adapters.runs import find_run, stop
 
     run = find_run(ns.run)
+    if not run.alive():
+        print(f"run {clean(run.id)} is not running")
+        return 0
     left = stop(run, grace_int=ns.timeout)
     if left:
-        print(f"run {run.id}: processes still present: {left}", file=sys.stderr)
+        print(f"run {clean(run.id)}: processes still present: {left}", file=sys.stderr)
         return 1
-    print(f"stopped {run.id}")
+    print(f"stopped {clean(run.id)}")
     return 0
 
 
@@ -121,10 +167,79 @@ def _attach(argv: Sequence[str]) -> int:
     return app_main(["--attach", run.id])
 
 
+SECRET_FLAGS = {"--api-key": "VLLM_API_KEY", "--hf-token": "HF_TOKEN"}
+"""Serve flags whose value is a secret, and the variable that carries it instead."""
+
+
+def scrub_secret_args(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """`args` without secret flags (`--api-key K`, `--api-key=K`) and those values as env vars."""
+    out: list[str] = []
+    env: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, value = arg.partition("=")
+        if name in SECRET_FLAGS and eq:
+            env[SECRET_FLAGS[name]] = value
+        elif arg in SECRET_FLAGS and i + 1 < len(args):
+            env[SECRET_FLAGS[arg]] = args[i + 1]
+            i += 1
+        else:
+            out.append(arg)
+        i += 1
+    return out, env
+
+
+def _hide_typed_secrets(argv: Sequence[str]) -> None:
+    """A secret typed on our command line is visible in `ps` for the whole run: warn, and
+    start again with it moved into the environment (our argv no longer holds it)."""
+    import os
+
+    _, found = scrub_secret_args(argv)
+    if not found:
+        return
+    names = ", ".join(f for f in SECRET_FLAGS if SECRET_FLAGS[f] in found)
+    print(
+        f"warning: {names} on the command line is visible to every user (ps, /proc); "
+        "set VLLM_API_KEY / HF_TOKEN in the environment or use --api-key-file instead",
+        file=sys.stderr,
+    )
+    real = sys.argv[1:]
+    if os.environ.get("VLLM_TUI_SCRUBBED") or not any(v in real for v in found.values()):
+        return  # called in-process (tests) or already re-executed: nothing to scrub
+    clean_args, env_add = scrub_secret_args(real)
+    env = {**os.environ, **env_add, "VLLM_TUI_SCRUBBED": "1"}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "tui", *clean_args], env)
+
+
+def _secrets_from_env(cfg: Any, key_file: str | None) -> Any:
+    """The API key from --api-key-file or VLLM_API_KEY, the HF token from HF_TOKEN."""
+    import os
+
+    if key_file:
+        try:
+            with open(key_file, encoding="utf-8") as fh:
+                key = fh.read(4097).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise UserError(f"--api-key-file {key_file}: {reason}") from None
+        if not key or len(key) > 4096 or any(ch.isspace() for ch in key):
+            raise UserError(f"--api-key-file {key_file}: expected one key on one line (no spaces)")
+        cfg = cfg.set("api_key", key)
+    for dest, var in (("api_key", "VLLM_API_KEY"), ("hf_token", "HF_TOKEN")):
+        if not cfg.get(dest) and os.environ.get(var):
+            cfg = cfg.set(dest, os.environ[var])
+    return cfg
+
+
 def _run(argv: Sequence[str]) -> int:
     parser = Parser(
         prog="vllm-tui run",
-        description="Launch vLLM for MODEL with serve flags and print its events until it exits (Ctrl-C stops it cleanly).",
+        description="Launch vLLM for MODEL with serve flags and print its events until it exits "
+        "(Ctrl-C stops it cleanly). The API key comes from VLLM_API_KEY or --api-key-file, "
+        "the Hugging Face token from HF_TOKEN.",
         usage="vllm-tui run MODEL [vllm serve flags] [--vllm PATH] [--headless] [--json] [--detach]",
     )
     parser.add_argument(
@@ -144,13 +259,19 @@ def _run(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--ready-timeout",
-        type=float,
+        type=_seconds,
         default=1800.0,
         help="give up if not ready after this many seconds",
     )
+    parser.add_argument(
+        "--api-key-file",
+        metavar="FILE",
+        help="read the API key from FILE (keeps it off every command line)",
+    )
     add_config_sources(parser)
     ns, rest = parser.parse_known_args(list(argv))
-    cfg = build_config(ns, rest)
+    _hide_typed_secrets(rest)
+    cfg = _secrets_from_env(build_config(ns, rest), ns.api_key_file)
     from tui.adapters import gpus as gpu_adapter
     from tui.adapters.launcher import launch, preflight
 
@@ -165,7 +286,9 @@ def _run(argv: Sequence[str]) -> int:
         raise UserError("pre-flight failed (use --force to launch anyway)")
     from tui.adapters.introspect import access_log_filter_args
 
-    run = launch(cfg, install, extra_args=access_log_filter_args(install, cfg.passthrough))
+    run = launch(
+        cfg, install, extra_args=access_log_filter_args(install, cfg.passthrough), force=ns.force
+    )
     _emit(
         ns.json,
         {
@@ -205,7 +328,8 @@ def _emit(json_out: bool, obj: dict[str, Any]) -> None:
     else:
         kind = obj.get("type")
         body = {k: v for k, v in obj.items() if k != "type"}
-        sys.stdout.write(f"[{kind}] " + ", ".join(f"{k}={v}" for k, v in body.items()) + "\n")
+        text = f"[{kind}] " + ", ".join(f"{k}={v}" for k, v in body.items())
+        sys.stdout.write(clean(text) + "\n")
     sys.stdout.flush()
 
 
@@ -237,6 +361,7 @@ async def _follow(
     last_state = None
     last_phase: tuple[str, float | None] | None = None
     stop_task: asyncio.Task[list[int]] | None = None
+    timed_out = False
     async for update in watcher.follow(wake=stopping):
         for ev in update.events:
             if isinstance(ev, Phase):
@@ -292,6 +417,7 @@ async def _follow(
                     "message": f"not ready after {ready_timeout:.0f}s",
                 },
             )
+            timed_out = True
             request_stop()
         if stopping.is_set() and stop_task is None and owns:
             _emit(json_out, {"type": "state", "state": "stopping", "run": run.id})
@@ -314,6 +440,6 @@ async def _follow(
             "root_cause": root.as_json() if root else None,
         },
     )
-    if watcher.state.state == "failed":
+    if watcher.state.state == "failed" or timed_out:
         return 1
     return 0

@@ -1,8 +1,10 @@
 """Run state: a pure reducer from log events (and process facts) to what the UI shows.
 
-state: "starting" -> "ready" (API listening / health OK) -> "stopped"; or "failed" as soon
-as a fatal error is logged, even if the process keeps running (a hung server is not
-"starting" forever).
+state: "starting" -> "ready" (our own process listens and /health answers) -> "stopped";
+or "failed" as soon as a fatal error is logged, even if the process keeps running (a hung
+server is not "starting" forever). An end nobody asked for (a crash, a non-zero exit, a kill
+by signal, a process that vanished) is "failed" whether or not the server was ready; only a
+stop requested by vllm-tui, or a clean exit 0 after serving, is "stopped".
 """
 
 from __future__ import annotations
@@ -161,12 +163,36 @@ def _fatal_now(state: RunState, diag: Diagnosis) -> bool:
 
 
 def process_exited(state: RunState, code: int | None, *, stop_requested: bool = False) -> RunState:
-    """The server process ended: a failure unless it was serving or we asked it to stop."""
+    """The server process ended (`code` None: it vanished without an exit record).
+
+    Failed unless we asked it to stop, or it exited 0 on its own after serving.
+    """
     if state.state == "failed":
         return replace(state, exit_code=code)
-    if state.state == "starting" and not stop_requested:
-        return replace(state, state="failed", exit_code=code)
-    return replace(state, state="stopped", exit_code=code)
+    if stop_requested or (code == 0 and state.state != "starting"):
+        return replace(state, state="stopped", exit_code=code)
+    return replace(state, state="failed", exit_code=code)
+
+
+def port_taken(state: RunState, port: int | None) -> RunState:
+    """/health answered but the listening socket is not our process's: another server holds
+    the port. Recorded once as a `port_in_use` diagnosis (the run is not ready)."""
+    if any(d.kind == "port_in_use" for d in state.errors):
+        return state
+    diag = Diagnosis(
+        "port_in_use",
+        f"port {port} answers, but the listener is not this run's vLLM"
+        if port
+        else "the port answers, but the listener is not this run's vLLM",
+        "--port",
+        f"--port {port + 1}" if port else "choose a free --port",
+        "Another process already listens on this port (maybe an earlier vLLM); this run "
+        "cannot bind it and will fail with 'address already in use'.",
+        {"port": port + 1} if port else {},
+        fatal=True,
+        rank=90,
+    )
+    return replace(state, errors=(*state.errors, diag)[-50:])
 
 
 def health_ok(state: RunState) -> RunState:
