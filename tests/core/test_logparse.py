@@ -61,9 +61,10 @@ def test_dev_case_evidence_lines_parse_to_the_case_numbers(case):
                 continue
             assert mem[ours] == pytest.approx(case[theirs], abs=0.011), ours
             compared += 1
-    has_numbers = any(
-        s in " ".join(case["evidence"]) for s in ("took", "KV cache", "blocks", "weights take")
-    )
+    # Some cases quote an author's summary (markdown tables and bullets) rather than vLLM's own
+    # lines; only vLLM's own lines are expected to parse.
+    raw = [line for line in case["evidence"] if not line.lstrip().startswith(("|", "-", "*"))]
+    has_numbers = any(s in " ".join(raw) for s in ("took", "KV cache", "blocks", "weights take"))
     assert compared > 0 or not has_numbers
 
 
