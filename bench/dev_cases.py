@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # The repository's own copies (scripts/refresh-data.sh refreshes them from ../shared).
 DATA = ROOT / "tests" / "data"
 CASES = DATA / "vllm-memory-cases.dev.json"
+EXTRA = DATA / "vllm-memory-cases.extra.json"
+"""More real startup logs found in vLLM's GitHub issues (same schema), scored separately."""
 ARCHS = DATA / "model-archs.json"
 
 # How each case's engine was driven (LLM class vs OpenAI server) changes vLLM's batch
@@ -114,8 +116,8 @@ def arch_config(arch: dict[str, Any], model: str, quant: str | None) -> dict[str
     return cfg
 
 
-def load_cases() -> list[Case]:
-    cases = json.loads(CASES.read_text())
+def load_cases(path: Path = CASES) -> list[Case]:
+    cases = json.loads(path.read_text())
     archs = json.loads(ARCHS.read_text())
     out = []
     for raw in cases:

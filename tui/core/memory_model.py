@@ -59,19 +59,18 @@ TRITON_PATH = 12.0
 """apply_top_k_top_p_triton (default from vLLM PR #33538): in place on the fp32 logits with a
 scratch of 384 MB per 256 x 131072 logits (11.4 B, the PR's own measurement); then softmax
 probs, the exponential noise q and probs.div(q) (3 x 4 B) are alive together: 12 B."""
-V0_SAMPLER = 6.0
-"""V0 (<= 0.7, or VLLM_USE_V1=0): measured, not derived. V0's profile run logs imply ~6 B per
-logit on top of the forward peak (case_24: 0.22 GiB at 512 tokens / 256 x 128256 logits)."""
 
 
 def sampler_path(rules: Rules) -> tuple[str, float, float, float]:
     """(path, bytes per logit at the value, low, high) for this release's dummy sampler run."""
     version = rules.version
-    if rules.engine == "V0":
-        return "V0 sampler (measured in V0 logs)", V0_SAMPLER, V0_SAMPLER * 0.5, V0_SAMPLER * 2
     sort = LOGITS_FP32 + SORT_PATH
     flash = LOGITS_FP32 + FLASHINFER_PATH
     triton = LOGITS_FP32 + TRITON_PATH
+    if rules.engine == "V0":
+        # V0 profile_run samples max_num_seqs dummy requests with top_k = vocab - 1 and
+        # top_p = 0.99 through the same PyTorch sort; FlashInfer only with the env opt-in.
+        return "V0 sampler, PyTorch sort top-k/top-p", sort, flash, sort
     if at_least(version, "0.16.0"):
         return "Triton top-k/top-p", triton, flash, sort
     if at_least(version, "0.9.0") and not at_least(version, "0.10.2"):
@@ -86,11 +85,12 @@ def forward_peak(
 ) -> float:
     """Peak transient bytes of one forward pass over `tokens` tokens (the largest layer).
 
-    The MLP dominates: gate_up output (2 x I) and the activated half (I) are alive together,
-    plus the residual stream and normed hidden states (2 x hidden). MoE: the fused-MoE
-    intermediate caches for the top-k experts of every token.
+    The MLP dominates (LlamaMLP.forward and its kin): while down_proj writes its output
+    (hidden), `gate_up` (2 x I) and the activated half (I) are still referenced, and the
+    decoder layer holds the residual stream and the normed input (2 x hidden): 3 x I +
+    3 x hidden per token. MoE: the fused-MoE intermediate caches for the top-k experts.
     """
-    hidden = 2 * facts.hidden_size
+    hidden = 3 * facts.hidden_size
     if facts.is_moe:
         inter = facts.moe_intermediate_size if expert_parallel else facts.moe_intermediate_size / tp
         k = max(facts.num_experts_per_tok, 1)
@@ -116,21 +116,17 @@ def activation_peak(
 
     V1 profile_run: `hidden_states = _dummy_run(max_num_tokens)` returns, freeing the forward's
     intermediates, then `_dummy_sampler_run` runs while only the output hidden states stay
-    alive. So the peak is the larger of the two, not their sum. V0's logs show a sum.
+    alive. So the peak is the larger of the two, not their sum. V0's profile_run has the
+    same shape (execute_model: forward, then compute_logits and the sampler).
     """
     fwd = forward_peak(facts, rules.profile_tokens, tp, dtype_bytes, expert_parallel)
     logits = rules.profile_seqs * facts.vocab_size if last_stage else 0
     path, per, low, high = sampler_path(rules)
     held = rules.profile_tokens * facts.hidden_size * dtype_bytes + logits * dtype_bytes
     basis = (
-        f"profile run: {rules.profile_tokens:,}-token forward "
-        f"{'+' if rules.engine == 'V0' else 'then'} sampler over "
-        f"{rules.profile_seqs} x {facts.vocab_size:,} logits ({path})"
+        f"profile run: the larger of a {rules.profile_tokens:,}-token forward and the sampler "
+        f"over {rules.profile_seqs} x {facts.vocab_size:,} logits ({path})"
     )
-    if rules.engine == "V0":
-        return Band(
-            fwd + logits * per, fwd * 0.8 + logits * low, fwd * 1.3 + logits * high, "guess", basis
-        )
 
     def peak(sampler_bytes: float, fwd_scale: float) -> float:
         return max(fwd * fwd_scale, held + logits * sampler_bytes)
@@ -163,7 +159,22 @@ def has_nvlink(gpu: GpuSpec) -> bool:
     return any(f in name for f in NVLINK_FAMILIES) and "pcie" not in name
 
 
+CUDA_CONTEXT = 0.3 * GiB
+"""vLLM < 0.6.5 (worker.py determine_num_available_blocks) took non-torch memory as
+`(total - free) - torch allocated` after the profile run, so it counted the CUDA context and
+everything else the process (and any other process) held; PR #10511 (0.6.5) measures it from
+a baseline instead. The context's size is the driver's: ~0.3-0.5 GiB (0.35 logged on 0.6.4)."""
+
+
 def non_torch(world: int, gpu: GpuSpec, rules: Rules) -> Band:
+    if not at_least(rules.version, "0.6.5"):
+        return Band(
+            NON_TORCH_TP1 + CUDA_CONTEXT,
+            CUDA_CONTEXT,
+            NON_TORCH_TP1 + 2 * CUDA_CONTEXT,
+            "guess",
+            "vLLM < 0.6.5 counts the CUDA context as non-torch memory",
+        )
     if world == 1:
         return Band(
             NON_TORCH_TP1, 0.0, 0.4 * GiB, "guess", "CUDA allocations outside PyTorch (cuBLAS)"
