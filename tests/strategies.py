@@ -6,6 +6,7 @@ import string
 
 from hypothesis import strategies as st
 
+from tui.core.bounds import SERVE_BOUNDS
 from tui.core.catalog import CATALOG
 from tui.core.config import ServeConfig
 
@@ -20,7 +21,7 @@ def _value_strategy(spec):
         return st.booleans()
     if spec.kind == "int":
         lo = int(spec.minimum or 0)
-        hi = int(spec.maximum or 1_000_000)
+        hi = int(spec.maximum or min(SERVE_BOUNDS.get(spec.dest, (0, 1_000_000))[1], 1_000_000))
         return st.integers(min_value=max(lo, 1 if spec.exclusive_minimum else lo), max_value=hi)
     if spec.kind == "float":
         return st.floats(min_value=0.01, max_value=spec.maximum or 64.0, allow_nan=False).map(

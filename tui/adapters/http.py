@@ -6,8 +6,13 @@ The API key is sent as a Bearer header (from the environment/config, never logge
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
+
+MAX_BODY = 8 * 1024 * 1024
+"""Cap on any response body; vLLM's /metrics is ~100 KB even with many LoRAs and buckets."""
+MAX_METRICS = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,21 +34,41 @@ async def request(
     api_key: str | None = None,
     json_body: Any = None,
     timeout: float = 3.0,
+    max_bytes: int = MAX_BODY,
 ) -> Reply:
     import httpx
 
     try:
-        async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
-            resp = await client.request(method, url, headers=_headers(api_key), json=json_body)
+        async with (
+            httpx.AsyncClient(timeout=timeout, trust_env=False) as client,
+            client.stream(method, url, headers=_headers(api_key), json=json_body) as resp,
+        ):
+            body, cut = await _read_capped(resp, max_bytes)
     except Exception as exc:  # refused, timeout, DNS...: the server is just not there (yet)
         return Reply(False, None, f"{type(exc).__name__}: {exc}")
+    text = body.decode(resp.encoding or "utf-8", errors="replace")
+    if cut:
+        # A body past the cap is not something we parse (a hostile or broken server).
+        return Reply(False, resp.status_code, f"response larger than {max_bytes:,} bytes")
     data = None
     if "json" in resp.headers.get("content-type", ""):
         try:
-            data = resp.json()
-        except ValueError:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
             data = None
-    return Reply(resp.is_success, resp.status_code, resp.text, data)
+    return Reply(resp.is_success, resp.status_code, text, data)
+
+
+async def _read_capped(resp: Any, max_bytes: int) -> tuple[bytes, bool]:
+    """At most `max_bytes` of the body; True when there was more (the rest is not read)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+    return b"".join(chunks), False
 
 
 async def health(base: str) -> bool:
@@ -52,7 +77,7 @@ async def health(base: str) -> bool:
 
 
 async def metrics(base: str) -> str | None:
-    reply = await request("GET", base + "/metrics", timeout=3.0)
+    reply = await request("GET", base + "/metrics", timeout=3.0, max_bytes=MAX_METRICS)
     return reply.text if reply.ok else None
 
 

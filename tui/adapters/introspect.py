@@ -15,11 +15,13 @@ import os
 import re
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from tui.adapters.settings import atomic_write, cache_dir
+from tui.adapters.settings import atomic_write, cache_dir, quarantine
 from tui.adapters.vllm_env import VllmInstall
 from tui.core.errors import UserError
+from tui.core.schema import SchemaError, check_options_cache, loads_json
 
 DUMP = r"""
 import sys, json
@@ -86,11 +88,17 @@ def _cache_file(install: VllmInstall) -> str:
 
 def cached_options(install: VllmInstall) -> list[dict[str, Any]] | None:
     """Options from the cache only (never starts vLLM): fast enough for app start-up."""
+    path = Path(_cache_file(install))
     try:
-        with open(_cache_file(install), encoding="utf-8") as fh:
-            data = json.load(fh)
-        return data["options"] if isinstance(data, dict) else None
-    except (OSError, ValueError, KeyError):
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    try:
+        return check_options_cache(loads_json(raw, str(path)), str(path))
+    except SchemaError as exc:
+        # Quarantined (named on stderr) and rebuilt from vLLM on the next dump_options.
+        quarantine(path, exc.message.removeprefix(str(path)).lstrip(": "))
         return None
 
 

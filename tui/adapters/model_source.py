@@ -8,7 +8,6 @@ note; nothing here raises a traceback at the user.
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 from dataclasses import replace
@@ -18,6 +17,13 @@ from typing import Any
 from tui.core.arch_catalog import builtin_facts
 from tui.core.errors import UserError
 from tui.core.model_facts import ModelFacts, facts_from_config, safetensors_summary
+from tui.core.schema import (
+    MAX_JSON_BYTES,
+    SchemaError,
+    check_safetensors_header,
+    check_safetensors_index,
+    loads_json,
+)
 
 MAX_HEADER = 100 * 1024 * 1024  # safetensors caps its JSON header at 100 MB
 
@@ -32,23 +38,22 @@ def read_safetensors_header(path: str | os.PathLike[str]) -> dict[str, Any]:
         if size <= 0 or size > MAX_HEADER:
             raise UserError(f"{path}: not a safetensors file (bad header length)")
         data = fh.read(size)
+    if len(data) != size:
+        raise UserError(f"{path}: not a safetensors file (header cut short)")
     try:
-        header = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = loads_json(data, f"{path} safetensors header")
+    except SchemaError:
         raise UserError(f"{path}: unreadable safetensors header") from None
-    if not isinstance(header, dict):
-        raise UserError(f"{path}: unreadable safetensors header")
-    return header
+    return check_safetensors_header(header, str(path))
 
 
 def _load_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_JSON_BYTES + 1)
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise UserError(f"{path} is not valid JSON{where}") from None
+    return loads_json(raw, str(path))
 
 
 def facts_from_dir(
@@ -68,8 +73,8 @@ def checkpoint_bytes(d: Path) -> int | None:
     """Weight bytes from model.safetensors.index.json, else from the safetensors headers."""
     index = d / "model.safetensors.index.json"
     if index.is_file():
-        data = _load_json(index)
-        size = (data.get("metadata") or {}).get("total_size") if isinstance(data, dict) else None
+        data = check_safetensors_index(_load_json(index), str(index))
+        size = (data.get("metadata") or {}).get("total_size")
         if isinstance(size, int | float) and size > 0:
             return int(size)
     files = sorted(d.glob("*.safetensors"))

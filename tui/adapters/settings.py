@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from tui.core.schema import SETTINGS, SchemaError, check, loads_json
+
+MAX_SETTINGS_BYTES = 1024 * 1024
 
 
 def _base(var: str, fallback: str) -> Path:
@@ -48,8 +53,11 @@ def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())  # the data is on disk before the name points at it
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -58,13 +66,31 @@ def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
         raise
 
 
-def quarantine(path: Path) -> Path:
-    """Keep a corrupt file aside (never delete it) and return where it went."""
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable (best effort: some filesystems refuse to open a folder)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def quarantine(path: Path, reason: str = "") -> Path:
+    """Keep a corrupt file aside (never delete it), say so on stderr, return where it went."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}-{os.getpid()}")
     try:
         os.replace(path, target)
     except OSError:
-        return path
+        target = path
+    why = f" ({reason})" if reason else ""
+    kept = f"kept as {target}" if target != path else "left in place"
+    print(f"vllm-tui: warning: {path} is unusable{why}; {kept}", file=sys.stderr)
     return target
 
 
@@ -89,20 +115,21 @@ def load_settings() -> Settings:
     if not path.is_file():
         return Settings()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-    except (OSError, ValueError, UnicodeDecodeError):
-        kept = quarantine(path)
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SETTINGS_BYTES + 1)
+        data = check(loads_json(raw, str(path)), SETTINGS, str(path))
+    except OSError as exc:
+        return Settings(warning=f"settings file {path} is unreadable ({exc.strerror or exc})")
+    except SchemaError as exc:
+        kept = quarantine(path, exc.message.removeprefix(str(path)).lstrip(": "))
         return Settings(
-            warning=f"settings file was unreadable; kept as {kept.name}, using defaults"
+            warning=f"settings file was unusable ({exc.message}); kept as {kept.name}, using defaults"
         )
     known = {f.name for f in fields(Settings)} - {"warning"}
     values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-    try:
-        return Settings(**values)
-    except TypeError:
-        return Settings()
+    if isinstance(values.get("planning_gpu_count"), float):
+        values["planning_gpu_count"] = int(values["planning_gpu_count"])
+    return Settings(**values)
 
 
 def save_settings(settings: Settings) -> None:

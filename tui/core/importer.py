@@ -16,7 +16,8 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tui.core.catalog import BY_ENV, lookup_option, normalise_option
+from tui.core.bounds import check_serve_bounds
+from tui.core.catalog import BY_DEST, BY_ENV, lookup_option, normalise_option
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
 from tui.core.values import is_number
@@ -111,8 +112,9 @@ def parse_args(
         values = merged
     if model is None:
         raise UserError("no model in the command line (expected `vllm serve MODEL ...`)")
-    cfg = ServeConfig.build(model, passthrough=passthrough)
-    return _apply_env(cfg.update(values), env or {})
+    cfg = ServeConfig.build(model, passthrough=passthrough).update(values)
+    check_serve_bounds(dict(cfg.values), BY_DEST)
+    return _apply_env(cfg, env or {})
 
 
 def _apply_env(cfg: ServeConfig, env: Mapping[str, str]) -> ServeConfig:
@@ -208,14 +210,7 @@ def _docker_env(tokens: Sequence[str]) -> dict[str, str]:
 
 def parse_yaml(text: str) -> ServeConfig:
     """A vLLM `--config` YAML document -> ServeConfig (same key rules as vLLM's loader)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UserError(f"the YAML config is not valid YAML{where}") from None
+    data = _safe_yaml(text)
     if not isinstance(data, dict):
         raise UserError("the YAML config must be a mapping of `flag-name: value`")
     args: list[str] = []
@@ -245,6 +240,37 @@ def parse_yaml(text: str) -> ServeConfig:
         else:
             args += [flag, _scalar(key, value)]
     return parse_args(args)
+
+
+MAX_YAML_BYTES = 4 * 1024 * 1024
+MAX_YAML_DEPTH = 32
+
+
+def _safe_yaml(text: str) -> Any:
+    """yaml.safe_load without aliases (no billion-laughs), a depth cap and a size cap."""
+    import yaml
+
+    if len(text) > MAX_YAML_BYTES:
+        raise UserError(f"the YAML config is larger than {MAX_YAML_BYTES // 2**20} MB")
+    try:
+        # Parse events first: aliases and deep nesting are refused before anything is built.
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise UserError("the YAML config uses an alias (*name); write the value out")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise UserError(f"the YAML config is nested more than {MAX_YAML_DEPTH} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"the YAML config is not valid YAML{where}") from None
+    except RecursionError:
+        raise UserError("the YAML config is nested too deeply") from None
 
 
 def _scalar(key: str, value: Any) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tui.core.errors import UserError
+from tui.core.schema import SchemaError, check_model_config, check_safetensors_header
 
 DTYPE_BYTES = {
     "float32": 4,
@@ -164,6 +165,13 @@ def facts_from_config(
     """Parse a HF config.json into ModelFacts, or UserError saying what is missing."""
     if not isinstance(config, Mapping):
         raise UserError(f"{name or 'config.json'}: expected a JSON object")
+    try:
+        check_model_config(dict(config), "")
+    except SchemaError as exc:
+        field = exc.message.removeprefix(": ").removeprefix(" ")
+        raise SchemaError(
+            f"{name or 'config.json'}: unusable architecture fields ({field})"
+        ) from None
     cfg, arch = text_config(config)
     try:
         return _facts(cfg, arch, name, source)
@@ -191,6 +199,8 @@ def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFa
     kv_heads = _int(cfg, "num_key_value_heads", "n_head_kv", "num_kv_heads", default=heads) or heads
     head_dim = _first(cfg, "head_dim", "attention_head_dim")
     head_dim = int(head_dim) if isinstance(head_dim, int | float) and head_dim else hidden // heads
+    if head_dim <= 0:
+        raise ValueError("head_dim is 0 (hidden_size is smaller than num_attention_heads)")
     inter = _int(cfg, "intermediate_size", "ffn_dim", "n_inner", default=4 * hidden)
     vocab = _int(cfg, "vocab_size", "padded_vocab_size")
     max_pos = _int(
@@ -289,7 +299,11 @@ def _layer_types(
 ) -> tuple[tuple[str, ...] | None, int | None]:
     """Per-layer attention kind, following how vLLM reads each family's config."""
     window = cfg.get("sliding_window")
-    window = int(window) if isinstance(window, int | float) and window else None
+    window = (
+        int(window)
+        if isinstance(window, int | float) and not isinstance(window, bool) and window
+        else None
+    )
     explicit = cfg.get("layer_types")
     if isinstance(explicit, list) and len(explicit) == layers:
         kinds = tuple("sliding" if "sliding" in str(k) else "full" for k in explicit)
@@ -361,6 +375,7 @@ def safetensors_summary(
     total = 0
     tensors: dict[str, tuple[str, tuple[int, ...]]] = {}
     for header in headers:
+        check_safetensors_header(header, "safetensors header")
         for tname, info in header.items():
             if tname == "__metadata__" or not isinstance(info, dict):
                 continue
