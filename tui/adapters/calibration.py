@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tui.adapters.settings import atomic_write, state_dir
@@ -63,16 +65,34 @@ def record(gpu: str, cfg: ServeConfig, version: str | None, memory: dict[str, fl
     measured = {TERMS[k]: v * GiB for k, v in memory.items() if k in TERMS}
     if "weights" not in measured or len(measured) < 2:
         return False
-    data = dict(_load())
-    data[key(gpu, cfg, version)] = {
-        "gpu": gpu,
-        "model": cfg.model,
-        "version": version,
-        "measured": measured,
-        "time": time.time(),
-    }
-    atomic_write(_path(), json.dumps(data, indent=1))
+    with _locked():
+        # Read fresh under the lock: two runs finishing together must not drop a record.
+        _CACHE.pop(str(_path()), None)
+        data = dict(_load())
+        data[key(gpu, cfg, version)] = {
+            "gpu": gpu,
+            "model": cfg.model,
+            "version": version,
+            "measured": measured,
+            "time": time.time(),
+        }
+        atomic_write(_path(), json.dumps(data, indent=1))
     return True
+
+
+@contextmanager
+def _locked() -> Iterator[None]:
+    """An exclusive lock (a `.lock` file beside the store) around read-modify-write."""
+    import fcntl
+
+    lock = _path().with_name("calibration.json.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def lookup(gpu: str, cfg: ServeConfig, version: str | None) -> dict[str, float]:

@@ -13,6 +13,15 @@ from tui.cli.common import (
     print_json,
     table,
 )
+from tui.core.bounds import (
+    MAX_GPU_GIB,
+    MAX_GPUS,
+    MIN_GPU_GIB,
+    bounded_float,
+    bounded_int,
+    check_world_size,
+    version_arg,
+)
 from tui.core.errors import UserError
 from tui.core.gpu_catalog import GPU_CATALOG, GiB, GpuSpec, custom_gpu, find_gpu
 from tui.core.plan import PlanResult, plan
@@ -65,13 +74,20 @@ def main(_name: str, argv: Sequence[str]) -> int:
         "--gpu", metavar="NAME", help="plan for a catalog GPU (e.g. H100, L40S, 'RTX 4090')"
     )
     parser.add_argument(
-        "--gpu-memory-gib", type=float, metavar="X", help="plan for a GPU with X GiB total memory"
+        "--gpu-memory-gib",
+        type=bounded_float("--gpu-memory-gib", MIN_GPU_GIB, MAX_GPU_GIB),
+        metavar="X",
+        help="plan for a GPU with X GiB total memory",
     )
     parser.add_argument(
-        "--num-gpus", type=int, metavar="N", help="GPUs available (default: TP x PP x DP)"
+        "--num-gpus",
+        type=bounded_int("--num-gpus", 1, MAX_GPUS),
+        metavar="N",
+        help="GPUs available (default: TP x PP x DP)",
     )
     parser.add_argument(
         "--vllm-version",
+        type=version_arg("--vllm-version"),
         metavar="V",
         help="apply this vLLM release's rules (default: newest known)",
     )
@@ -98,6 +114,7 @@ def main(_name: str, argv: Sequence[str]) -> int:
         * int(cfg.get("pipeline_parallel_size") or 1)
         * int(cfg.get("data_parallel_size") or 1)
     )
+    check_world_size(need)
     gpus, planning, why = choose_gpus(ns.gpu, ns.gpu_memory_gib, ns.num_gpus, need)
     result = plan(
         facts,
