@@ -12,14 +12,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from tui.adapters.settings import atomic_write, state_dir
+from tui.core.catalog import CATALOG
 from tui.core.config import ServeConfig
 from tui.core.gpu_catalog import GiB
 
-MEMORY_FLAGS = (
-    "dtype", "quantization", "kv_cache_dtype", "tensor_parallel_size", "pipeline_parallel_size",
-    "data_parallel_size", "enable_expert_parallel", "max_num_seqs", "max_num_batched_tokens",
-    "enforce_eager", "enable_lora", "max_loras", "max_lora_rank", "cpu_offload_gb", "block_size",
-)  # fmt: skip
+#: Flags whose value is part of a record's key: those the catalog declares `affects_memory`.
+MEMORY_FLAGS = tuple(s.dest for s in CATALOG if s.affects_memory)
 TERMS = {
     "weights_gib": "weights",
     "activation_gib": "activation",

@@ -5,27 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from tui.core.catalog import CATALOG
 from tui.core.config import ServeConfig
 from tui.core.estimate import Estimate, Target, estimate
 from tui.core.gpu_catalog import GpuSpec
 from tui.core.model_facts import ModelFacts
+from tui.core.multinode import Cluster, NodePlan, plan_nodes
 from tui.core.validate import Context, Finding, validate
 
 #: Findings that mean the input itself is nonsense (not "vLLM would refuse this").
 INPUT_ERRORS = frozenset({"utilization-range", "range", "choice"})
+#: Codes that block a launch whatever flag they concern; the rest are declared on the flags
+#: (`FlagSpec.blocks_launch`), so a new rule about one flag is registered where the flag is.
+GENERAL_BLOCKING = frozenset({"flag-unknown-to-vllm", "vllm-version-mismatch"})
 #: Validation errors that also make the estimate's verdict "fails".
-BLOCKING = frozenset(
-    {
-        "tp-heads",
-        "gpu-count",
-        "max-len-too-long",
-        "quant-conflict",
-        "bf16-unsupported",
-        "fp8-kv-unsupported",
-        "fp8-unsupported",
-        "flag-unknown-to-vllm",
-    }
-)
+BLOCKING = GENERAL_BLOCKING | frozenset(code for s in CATALOG for code in s.blocks_launch)
 
 
 @dataclass(frozen=True)
@@ -35,6 +29,8 @@ class PlanResult:
     gpus: tuple[GpuSpec, ...]
     planning: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+    nodes: NodePlan | None = None
+    """How the config lands on several nodes (None for a one-node plan)."""
 
     @property
     def input_errors(self) -> list[Finding]:
@@ -59,8 +55,23 @@ def plan(
     port_in_use: bool | None = None,
     known_options: frozenset[str] | None = None,
     free_port: int | None = None,
+    nodes: int | None = None,
+    cluster: Cluster | None = None,
+    model_is_local: bool | None = None,
 ) -> PlanResult:
-    """Validate, then estimate on the smallest of the chosen GPUs (vLLM is limited by it)."""
+    """Validate, then estimate on the smallest of the chosen GPUs (vLLM is limited by it).
+
+    With `nodes`, `gpus` are all the cluster's GPUs (nodes x GPUs per node) and the result
+    carries the per-node/per-stage layout; the cluster's checks replace the one-node count.
+    """
+    extra: dict[str, object] = {"free_port": free_port} if free_port else {}
+    extra["device"] = device
+    if nodes:
+        extra |= {"nodes": nodes, "gpus_per_node": len(gpus) // nodes if gpus else 0}
+    if cluster is not None:
+        extra["cluster"] = cluster
+    if model_is_local is not None:
+        extra["model_is_local"] = model_is_local
     ctx = Context(
         facts=facts,
         gpus=gpus,
@@ -68,15 +79,18 @@ def plan(
         vllm_version=vllm_version,
         port_in_use=port_in_use,
         known_options=known_options,
-        extra={"free_port": free_port} if free_port else {},
+        extra=extra,
     )
     findings = tuple(validate(cfg, ctx))
+    if nodes:  # "cluster-gpus" says the same per node, naming what is missing
+        findings = tuple(f for f in findings if f.code != "gpu-count")
+    layout = _layout(facts, cfg, gpus, nodes)
     if (
         facts is None
         or not gpus
         or any(f.code in INPUT_ERRORS and f.level == "error" for f in findings)
     ):
-        return PlanResult(None, findings, gpus, planning)
+        return PlanResult(None, findings, gpus, planning, nodes=layout)
     gpu = min(gpus, key=lambda g: g.total_bytes)
     target = Target(
         gpu=gpu,
@@ -94,4 +108,13 @@ def plan(
         est = replace(
             est, fits=False, reasons=reasons, verdict="fails: " + reasons[0], state="wont_start"
         )
-    return PlanResult(est, findings, gpus, planning)
+    return PlanResult(est, findings, gpus, planning, nodes=layout)
+
+
+def _layout(
+    facts: ModelFacts | None, cfg: ServeConfig, gpus: tuple[GpuSpec, ...], nodes: int | None
+) -> NodePlan | None:
+    if not nodes or not gpus:
+        return None
+    gpu = min(gpus, key=lambda g: g.total_bytes)
+    return plan_nodes(cfg, nodes, len(gpus) // nodes, facts, gpu)

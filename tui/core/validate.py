@@ -594,3 +594,11 @@ def _kv_bytes_override(cfg: ServeConfig, ctx: Context) -> list[Finding]:
             ),
         )
     ]
+
+
+@rule
+def _multinode(cfg: ServeConfig, ctx: Context) -> list[Finding]:
+    """Several nodes and the Ray backend: tui/core/multinode_checks.py."""
+    from tui.core.multinode_checks import multinode_findings
+
+    return multinode_findings(cfg, ctx)

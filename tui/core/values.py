@@ -20,9 +20,6 @@ _HUMAN = re.compile(r"(\d+(?:\.\d+)?)([kKmMgGtT])")
 _DECIMAL = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 _BINARY = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
-#: Integer flags where vLLM accepts '32k' / '4G' style values (and max-model-len 'auto').
-HUMAN_READABLE_INTS = {"max_model_len", "max_num_batched_tokens", "kv_cache_memory_bytes"}
-
 
 def parse_human_int(text: str) -> int:
     """vLLM's rule: lowercase suffix = decimal (1k = 1000), uppercase = binary (1K = 1024)."""
@@ -91,9 +88,10 @@ def _coerce(spec: FlagSpec, raw: Any) -> Any:
                 return int(raw)
             raise ValueError("")
         text = str(raw).strip()
-        if spec.dest == "max_model_len" and text.lower() == "auto":
-            return -1
-        if spec.dest in HUMAN_READABLE_INTS:
+        words = dict(spec.words)
+        if text.lower() in words:
+            return words[text.lower()]
+        if spec.human_readable:
             return parse_human_int(text)
         return int(text)
     if kind == "float":
@@ -118,9 +116,9 @@ def _coerce(spec: FlagSpec, raw: Any) -> Any:
         out = tuple(str(i) for i in items)
         if not out or any(not i for i in out):
             raise ValueError("")
-        if spec.dest == "lora_modules":
+        if spec.item_check is not None:
             for item in out:
-                _check_lora_module(item)
+                spec.item_check(item)
         return out
     if kind == "json":
         text = raw if isinstance(raw, str) else json.dumps(raw)
@@ -133,21 +131,6 @@ def _coerce(spec: FlagSpec, raw: Any) -> Any:
     if not text.strip():
         raise ValueError("")
     return text
-
-
-def _check_lora_module(item: str) -> None:
-    """vLLM accepts `name=path` or a JSON object with name and path."""
-    if item.lstrip().startswith("{"):
-        try:
-            obj = json.loads(item)
-        except ValueError:
-            raise ValueError(f"{item!r} is not valid JSON") from None
-        if not isinstance(obj, dict) or not obj.get("name") or not obj.get("path"):
-            raise ValueError('a JSON adapter needs "name" and "path"')
-        return
-    name, sep, path = item.partition("=")
-    if not sep or not name.strip() or not path.strip():
-        raise ValueError(f"{item!r} must be name=path or a JSON object")
 
 
 def is_number(text: str) -> bool:

@@ -30,6 +30,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="enforce_eager",
+        affects_memory=True,
         flag="--enforce-eager",
         negatable=True,
         kind="bool",

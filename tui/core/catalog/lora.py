@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import json
+
 from tui.core.catalog.spec import FlagSpec, t
 
 LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
+
+def check_lora_module(item: str) -> None:
+    """vLLM accepts `name=path` or a JSON object with name and path (ValueError otherwise)."""
+    if item.lstrip().startswith("{"):
+        try:
+            obj = json.loads(item)
+        except ValueError:
+            raise ValueError(f"{item!r} is not valid JSON") from None
+        if not isinstance(obj, dict) or not obj.get("name") or not obj.get("path"):
+            raise ValueError('a JSON adapter needs "name" and "path"')
+        return
+    name, sep, path = item.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise ValueError(f"{item!r} must be name=path or a JSON object")
+
+
 FLAGS: tuple[FlagSpec, ...] = (
     FlagSpec(
         dest="enable_lora",
+        affects_memory=True,
         flag="--enable-lora",
         negatable=True,
         kind="bool",
@@ -39,6 +58,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="max_loras",
+        affects_memory=True,
         flag="--max-loras",
         kind="int",
         group="lora",
@@ -63,6 +83,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="max_lora_rank",
+        affects_memory=True,
         flag="--max-lora-rank",
         kind="choice",
         group="lora",
@@ -89,6 +110,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="lora_modules",
+        item_check=check_lora_module,
         flag="--lora-modules",
         kind="list",
         group="lora",

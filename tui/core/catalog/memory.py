@@ -80,6 +80,9 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="max_model_len",
+        human_readable=True,
+        words=(("auto", -1),),
+        blocks_launch=("max-len-too-long",),
         flag="--max-model-len",
         kind="int",
         group="memory",
@@ -113,6 +116,8 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="quantization",
+        affects_memory=True,
+        blocks_launch=("quant-conflict", "fp8-unsupported"),
         flag="--quantization",
         aliases=("-q",),
         kind="choice",
@@ -150,6 +155,8 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="kv_cache_dtype",
+        affects_memory=True,
+        blocks_launch=("fp8-kv-unsupported",),
         flag="--kv-cache-dtype",
         kind="choice",
         group="memory",
@@ -229,6 +236,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="block_size",
+        affects_memory=True,
         flag="--block-size",
         kind="choice",
         group="memory",
@@ -256,6 +264,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="kv_cache_memory_bytes",
+        human_readable=True,
         flag="--kv-cache-memory-bytes",
         kind="int",
         group="memory",
@@ -291,6 +300,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="cpu_offload_gb",
+        affects_memory=True,
         flag="--cpu-offload-gb",
         kind="float",
         group="memory",

@@ -9,6 +9,8 @@ DTYPES = ("auto", "bfloat16", "float16", "half", "float", "float32")
 FLAGS: tuple[FlagSpec, ...] = (
     FlagSpec(
         dest="dtype",
+        affects_memory=True,
+        blocks_launch=("bf16-unsupported",),
         flag="--dtype",
         kind="choice",
         group="model",

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from tui.core.catalog.spec import FlagSpec, t
+
+
+class _Values(Protocol):
+    def get(self, dest: str) -> Any: ...
+
 
 FLAGS: tuple[FlagSpec, ...] = (
     FlagSpec(
         dest="tensor_parallel_size",
+        affects_memory=True,
+        world_factor=True,
+        blocks_launch=("tp-heads", "gpu-count"),
         flag="--tensor-parallel-size",
         aliases=("-tp",),
         kind="int",
@@ -40,6 +50,9 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="pipeline_parallel_size",
+        affects_memory=True,
+        world_factor=True,
+        blocks_launch=("gpu-count", "cluster-gpus"),
         flag="--pipeline-parallel-size",
         aliases=("-pp",),
         kind="int",
@@ -70,6 +83,9 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="data_parallel_size",
+        affects_memory=True,
+        world_factor=True,
+        blocks_launch=("gpu-count",),
         flag="--data-parallel-size",
         aliases=("-dp",),
         kind="int",
@@ -94,6 +110,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="enable_expert_parallel",
+        affects_memory=True,
         flag="--enable-expert-parallel",
         aliases=("-ep",),
         negatable=True,
@@ -120,6 +137,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="distributed_executor_backend",
+        blocks_launch=("ray-cpu-build",),
         flag="--distributed-executor-backend",
         kind="choice",
         group="parallel",
@@ -143,3 +161,17 @@ FLAGS: tuple[FlagSpec, ...] = (
         example="--distributed-executor-backend ray",
     ),
 )
+
+
+def world_size(cfg: _Values) -> int:
+    """GPUs one server needs: the product of the flags declared `world_factor` (TP x PP x DP).
+
+    The one place this is computed; `cfg` is a ServeConfig (or anything with `.get(dest)`).
+    """
+    from tui.core.catalog import CATALOG
+
+    size = 1
+    for spec in CATALOG:
+        if spec.world_factor:
+            size *= int(cfg.get(spec.dest) or 1)
+    return size

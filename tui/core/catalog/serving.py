@@ -98,6 +98,7 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="max_num_seqs",
+        affects_memory=True,
         flag="--max-num-seqs",
         kind="int",
         group="serving",
@@ -126,6 +127,8 @@ FLAGS: tuple[FlagSpec, ...] = (
     ),
     FlagSpec(
         dest="max_num_batched_tokens",
+        affects_memory=True,
+        human_readable=True,
         flag="--max-num-batched-tokens",
         kind="int",
         group="serving",

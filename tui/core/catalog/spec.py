@@ -7,6 +7,7 @@ help in English and Japanese, and the command preview.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -94,6 +95,21 @@ class FlagSpec:
     versions: tuple[VersionNote, ...] = field(default_factory=tuple)
     example: str = ""
     unit: str = ""
+    # -- facts other modules derive from (declared here, nowhere else) -----------------
+    affects_memory: bool = False
+    """Changes what vLLM allocates on the GPU: part of a calibration record's key, so a
+    measured run is only reused for the same value."""
+    blocks_launch: tuple[str, ...] = ()
+    """Validation codes that, as errors about this flag, mean vLLM refuses to start (the
+    estimate's verdict becomes "fails" and the app will not launch)."""
+    world_factor: bool = False
+    """Multiplies the number of GPUs one server needs (TP x PP x DP): see `world_size`."""
+    human_readable: bool = False
+    """An int that vLLM also accepts as '32k' (x1000) or '4G' (x1024^3)."""
+    words: tuple[tuple[str, Any], ...] = ()
+    """Words vLLM accepts in place of a number, and the value they stand for ('auto' -> -1)."""
+    item_check: Callable[[str], None] | None = field(default=None, compare=False)
+    """Checks one item of a list value; raises ValueError saying what is wrong."""
 
     @property
     def effective_default(self) -> Any:
