@@ -149,11 +149,17 @@ def render(result: PlanResult, model_source: str, gpu_source: str) -> str:
         f"vLLM {est.vllm_version or 'newest known (none installed)'} rules ({est.engine}); model facts from {model_source}"
     )
     rows = [
-        ["budget", g(est.budget_bytes), f"{est.budget_bytes / est.total_bytes:.2f} x total memory"],
+        [
+            "budget",
+            g(est.budget_bytes),
+            f"{est.budget_bytes / est.total_bytes:.2f} x total memory  [vLLM's arithmetic]",
+        ],
     ]
     for term in est.terms:
-        tag = "guess" if term.guess else ""
-        rows.append([term.label, g(term.value), f"{term.basis}{'  [' + tag + ']' if tag else ''}"])
+        band = (
+            f" (band {term.low / GiB:.2f}..{term.high / GiB:.2f})" if term.low != term.high else ""
+        )
+        rows.append([term.label, g(term.value), f"{term.basis}{band}  [{term.provenance_label}]"])
     kv = est.kv
     lo, hi = est.kv_low.tokens, est.kv_high.tokens
     rows += [
@@ -166,7 +172,8 @@ def render(result: PlanResult, model_source: str, gpu_source: str) -> str:
         ["concurrency", f"{kv.max_concurrency:9.2f}x", f"requests of {est.max_model_len:,} tokens"],
         ["max fitting len", f"{kv.max_fitting_len:>10,}", "largest --max-model-len whose KV fits"],
     ]
-    lines = [head, "", table(rows), "", ("OK  " if est.fits else "NO  ") + est.verdict]
+    mark = {"starts": "OK  ", "borderline": "??  "}.get(est.state, "NO  ")
+    lines = [head, "", table(rows), "", mark + est.verdict]
     for f in result.findings:
         lines.append(f"{f.level}: {f.message.en}")
     if est.notes:

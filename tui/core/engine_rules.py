@@ -62,6 +62,19 @@ def batch_defaults(
     return (8192 if llm else 2048), 256
 
 
+def alternative_batch_defaults(
+    version: str | None, gpu: GpuSpec, entry: str, device: str, world_size: int
+) -> tuple[int, int] | None:
+    """For a GPU known only by its size: the batch defaults of the other card of that size
+    (>= 70 GiB: H100-class vs A100 80GB), or None when the size alone decides."""
+    if not gpu.size_only or device == "cpu":
+        return None
+    mine = batch_defaults(version, gpu, entry, device, world_size)
+    a100 = GpuSpec(name="A100", total_bytes=gpu.total_bytes, compute_capability=(8, 0))
+    other = batch_defaults(version, a100, entry, device, world_size)
+    return other if other != mine else None
+
+
 def rules_for(
     version: str | None,
     gpu: GpuSpec,
@@ -109,9 +122,12 @@ def rules_for(
     mnbt = max_num_batched_tokens or d_mnbt
     seqs = max_num_seqs or d_seqs
     if at_least(version, "0.11.0"):
-        capture = min(2 * seqs, 512)
+        # config/vllm.py _set_cudagraph_sizes: min(2 x max_num_seqs, 512), 1024 on data-centre
+        # Blackwell (checked in 0.32's source), and never beyond max_num_batched_tokens.
+        ceiling = 1024 if gpu.compute_capability[0] == 10 and at_least(version, "0.32.0") else 512
+        capture = min(2 * seqs, ceiling, mnbt)
     else:
-        capture = 512
+        capture = min(512, mnbt)
     default_block = 128 if device == "cpu" else (64 if is_mla else 16)
     return Rules(
         version=version,

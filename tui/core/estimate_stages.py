@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tui.core.catalog import spec
 from tui.core.config import ServeConfig
-from tui.core.engine_rules import Rules, rules_for
+from tui.core.engine_rules import Rules, alternative_batch_defaults, rules_for
 from tui.core.gpu_catalog import GiB, GpuSpec
 from tui.core.kv import KVResult, compute_kv, kv_element_bytes
 from tui.core.memory_model import Band, activation_peak, cuda_graph, non_torch
@@ -42,6 +42,8 @@ class Inputs:
     eager: bool
     in_budget: bool
     notes: tuple[str, ...]
+    alt_rules: Rules | None = None
+    """The other card's batch defaults when only the GPU's size is known (band covers both)."""
 
     @property
     def world(self) -> int:
@@ -105,6 +107,28 @@ def inputs(
     )
     dtype, notes = model_dtype(facts, cfg, gpu)
     eager = bool(cfg.get("enforce_eager")) or device == "cpu"
+    alt_rules = None
+    alt = alternative_batch_defaults(version, gpu, entry, device, tp * pp)
+    user_mnbt, user_seqs = cfg.get("max_num_batched_tokens"), cfg.get("max_num_seqs")
+    if alt is not None and rules.engine == "V1" and not (user_mnbt and user_seqs):
+        alt_rules = rules_for(
+            version,
+            gpu,
+            max_model_len=max_model_len,
+            engine=engine,
+            entry=entry,
+            device=device,
+            max_num_batched_tokens=user_mnbt or alt[0],
+            max_num_seqs=user_seqs or alt[1],
+            block_size=cfg.get("block_size"),
+            is_mla=facts.is_mla,
+            world_size=tp * pp,
+        )
+        notes.append(
+            f"only the GPU's size is known: assumed vLLM's batch defaults for an H100-class card "
+            f"({rules.max_num_batched_tokens} tokens / {rules.max_num_seqs} requests); an A100 "
+            f"uses {alt[0]} / {alt[1]}, and the band covers both"
+        )
     return Inputs(
         version=version,
         gpu=gpu,
@@ -122,6 +146,7 @@ def inputs(
         eager=eager,
         in_budget=rules.cuda_graph_in_budget and not eager,
         notes=tuple(notes),
+        alt_rules=alt_rules,
     )
 
 
@@ -187,6 +212,17 @@ def overheads(
         )
         for s in range(inp.pp)
     ]
+    if inp.alt_rules is not None:
+        alt_rules = inp.alt_rules
+        acts = [
+            _widen(
+                a,
+                activation_peak(
+                    facts, alt_rules, inp.tp, inp.dtype_bytes, inp.ep, last_stage=s == inp.pp - 1
+                ),
+            )
+            for s, a in enumerate(acts)
+        ]
     nt = non_torch(inp.world, inp.gpu, inp.rules)
     busiest = max(s.layers for s in weights.stages)
     graph = cuda_graph(facts, busiest, inp.rules, inp.tp, inp.dtype_bytes, inp.ep, inp.eager)
@@ -201,6 +237,16 @@ def overheads(
         v = measured["cuda_graph"]
         graph = Band(v, v, v, "vllm", exact)
     return Overheads(acts, nt, graph)
+
+
+def _widen(band: Band, other: Band) -> Band:
+    return Band(
+        band.value,
+        min(band.low, other.low),
+        max(band.high, other.high),
+        band.provenance,
+        band.basis + " (band includes the other card's batch defaults)",
+    )
 
 
 def available(inp: Inputs, weights: list[float], over: Overheads, end: str) -> list[int]:

@@ -25,6 +25,9 @@ class GpuSpec:
     index: int | None = None
     uuid: str | None = None
     unified_memory: bool = False
+    size_only: bool = False
+    """Only the memory size is known (--gpu-memory-gib): vLLM's per-GPU batch defaults (an
+    A100 80GB is not an H100) cannot be told apart, so the estimate's band covers both."""
 
     @property
     def total_gib(self) -> float:
@@ -54,7 +57,9 @@ def _g(name: str, gib: float, cc: tuple[int, int], uma: bool = False) -> GpuSpec
 
 
 GPU_CATALOG: tuple[GpuSpec, ...] = (
-    _g("H100 80GB", 79.22, (9, 0)),
+    # 79.19 GiB: what CUDA reports with current drivers (NVML 79.65 minus the driver's
+    # reservation); vLLM 0.11 logs "Free memory on device (78.59/79.19 GiB)". Older drivers: 79.22.
+    _g("H100 80GB", 79.19, (9, 0)),
     _g("H100 NVL 94GB", 93.10, (9, 0)),
     _g("H200 141GB", 139.81, (9, 0)),
     _g("GH200 96GB", 94.50, (9, 0), uma=True),
@@ -131,4 +136,5 @@ def custom_gpu(total_gib: float, name: str | None = None) -> GpuSpec:
         name=name or f"custom {total_gib:g} GiB",
         total_bytes=int(total_gib * GiB),
         compute_capability=(9, 0),
+        size_only=name is None,
     )

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tui.core.catalog.spec import Text, t
 from tui.core.engine_rules import Rules
 from tui.core.gpu_catalog import GiB, GpuSpec
 from tui.core.model_facts import ModelFacts
 from tui.core.versions import at_least
 
-PROVENANCE = {
-    "vllm": "vLLM's arithmetic",
-    "derived": "derived from vLLM's code",
-    "guess": "guess with band",
+PROVENANCE_TEXT: dict[str, Text] = {
+    "vllm": t("vLLM's arithmetic", "vLLM と同じ計算"),
+    "derived": t("derived from vLLM's code", "vLLM のコードから導出"),
+    "guess": t("guess with band", "推定（幅あり）"),
 }
+PROVENANCE = {key: text.en for key, text in PROVENANCE_TEXT.items()}
+PROVENANCE_MARK = {"vllm": "", "derived": "≈", "guess": "~"}
+"""How the VRAM panel marks a figure: exact, derived, guessed."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """VramPanel: where each GPU's memory goes for the current flags, and what that buys:
 a stacked bar (weights, activation, non-torch, CUDA graphs, KV cache, left free) against the
-budget, KV tokens, concurrency, the largest length that fits, the verdict and the band."""
+budget, KV tokens, concurrency, the largest length that fits, the three-state verdict
+(starts / borderline / won't start) and the band. Every figure carries its provenance mark:
+none = vLLM's own arithmetic, ≈ derived from vLLM's code, ~ a guess with a band."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.core.catalog.spec import t
 from tui.core.gpu_catalog import GiB
+from tui.core.memory_model import PROVENANCE_MARK, PROVENANCE_TEXT
 from tui.core.plan import PlanResult
 
 SEGMENTS = (
@@ -39,7 +43,8 @@ def bar(result: PlanResult, width: int) -> Content:
     budget_cells = int(round(width * est.budget_bytes / total))
     rest = max(0, width - used)
     headroom = max(0, min(rest, budget_cells - used))
-    parts.append(("▒" * headroom, "$error" if not est.fits else "$success 40%"))
+    free_style = {"starts": "$success 40%", "borderline": "$warning 60%"}.get(est.state, "$error")
+    parts.append(("▒" * headroom, free_style))
     parts.append(("░" * max(0, rest - headroom), "$foreground 30%"))
     return Content.assemble(*parts)
 
@@ -48,16 +53,19 @@ class VramPanel(Widget):
     DEFAULT_CSS = """
     VramPanel { height: auto; min-height: 8; border: round $primary 40%; border-title-color: $primary; padding: 0 1; }
     VramPanel.-fails { border: round $error; }
+    VramPanel.-borderline { border: round $warning; }
     """
 
     result: reactive[PlanResult | None] = reactive(None, layout=True)
     lang: reactive[str] = reactive("en")
 
     def watch_result(self, result: PlanResult | None) -> None:
-        self.set_class(
-            result is not None and result.estimate is not None and not result.estimate.fits,
-            "-fails",
-        )
+        state = result.estimate.state if result is not None and result.estimate else None
+        self.set_class(state == "wont_start", "-fails")
+        self.set_class(state == "borderline", "-borderline")
+
+    def tr(self, en: str, ja: str) -> str:
+        return ja if self.lang == "ja" else en
 
     def render(self) -> Content:
         self.border_title = "VRAM per GPU" if self.lang == "en" else "GPU ごとの VRAM"
@@ -87,9 +95,22 @@ class VramPanel(Widget):
         for key, label, style in SEGMENTS:
             term = est.term(key)
             value = est.kv_cache_bytes if key == "kv_cache" else term.value
-            mark = "~" if term.guess else ""
+            mark = PROVENANCE_MARK[term.provenance]
             legend += [("█ ", style), f"{label} {mark}{gib(value)}  "]
         lines += legend
+        lines += [
+            "\n",
+            (
+                "≈ "
+                + PROVENANCE_TEXT["derived"].get(self.lang)
+                + " · ~ "
+                + PROVENANCE_TEXT["guess"].get(self.lang)
+                + " · "
+                + self.tr("unmarked: ", "印なし: ")
+                + PROVENANCE_TEXT["vllm"].get(self.lang),
+                "$text-muted",
+            ),
+        ]
         if est.term("cuda_graph").value and not est.cuda_graph_in_budget:
             lines += [
                 "\n",
@@ -112,6 +133,26 @@ class VramPanel(Widget):
             f"{kv.max_concurrency:.2f}x at {est.max_model_len:,} tokens · largest length that fits {kv.max_fitting_len:,}",
             "\n",
         ]
-        verdict_style = "bold $success" if est.fits else "bold $error"
-        lines.append(((("✓ " if est.fits else "✗ ") + est.verdict), verdict_style))
+        lines.append(verdict_line(est.state, est.verdict, self.lang))
         return Content.assemble(*lines)
+
+
+STATE_TEXT = {
+    "starts": t("starts", "起動できる"),
+    "borderline": t("borderline", "ぎりぎり"),
+    "wont_start": t("won't start", "起動できない"),
+}
+VERDICT_STYLE = {
+    "starts": ("✓ ", "bold $success"),
+    "borderline": ("≈ ", "bold $warning"),
+    "wont_start": ("✗ ", "bold $error"),
+}
+
+
+def verdict_line(state: str, sentence: str, lang: str = "en") -> tuple[str, str]:
+    """The verdict with its state's mark, bilingual name and colour; the detail after the
+    state is the estimator's own sentence."""
+    mark, style = VERDICT_STYLE.get(state, VERDICT_STYLE["wont_start"])
+    label = STATE_TEXT.get(state, STATE_TEXT["wont_start"]).get(lang)
+    detail = sentence.split(": ", 1)[1] if ": " in sentence else sentence
+    return f"{mark}{label}: {detail}", style
