@@ -26,7 +26,7 @@ from tui.core.estimate_stages import Inputs, model_dtype
 from tui.core.estimate_verdict import KvEnds, decide, kv_reason
 from tui.core.gpu_catalog import GiB, GpuSpec
 from tui.core.kv import KVResult
-from tui.core.memory_model import PROVENANCE, Band
+from tui.core.memory_model import PROVENANCE, PROVENANCE_TEXT, Band
 from tui.core.model_facts import ModelFacts
 
 __all__ = ["Estimate", "Target", "Term", "estimate", "explain", "model_dtype"]
@@ -51,6 +51,10 @@ class Term:
     @property
     def provenance_label(self) -> str:
         return PROVENANCE[self.provenance]
+
+    def provenance_in(self, lang: str) -> str:
+        """The provenance label in the UI's language."""
+        return PROVENANCE_TEXT[self.provenance].get(lang)
 
 
 @dataclass(frozen=True)
