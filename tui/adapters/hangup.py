@@ -17,11 +17,17 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 DEFAULT_DEADLINE_S = 5.0
+STOP_BUDGET_S = 60.0
+"""Time allowed for stopping our own server on hang-up (runs.stop: 30 s + 10 s + 5 s)."""
 
-_armed: threading.Event | None = None
-_lock = threading.Lock()
+_cond = threading.Condition()
+_deadline: float | None = None
+"""time.monotonic() by which the process must have ended (None: not armed)."""
+_code = 129
 
 
 def stops_on_hangup(*, launched_here: bool, detached: bool = False) -> bool:
@@ -30,37 +36,76 @@ def stops_on_hangup(*, launched_here: bool, detached: bool = False) -> bool:
 
 
 def exit_deadline(seconds: float = DEFAULT_DEADLINE_S, code: int = 129) -> bool:
-    """Make sure the process ends within `seconds` from now (once; later calls are no-ops).
+    """Make sure the process ends within `seconds` from now.
 
-    Returns True when this call armed the watchdog. 129 = 128 + SIGHUP, the shell's
-    convention for a process ended by a hang-up. The watchdog is a daemon thread, so a
-    normal, quick exit is never delayed by it.
+    The first call starts the watchdog (a daemon thread, so a quick normal exit is never
+    delayed); a later call can only bring the deadline closer. Returns True when this call
+    started the watchdog. 129 = 128 + SIGHUP, the shell's convention for a hang-up.
     """
-    global _armed
-    with _lock:
-        if _armed is not None:
-            return False
-        _armed = threading.Event()
-        armed = _armed
+    global _deadline, _code
+    import time
 
-    def watchdog() -> None:
-        if armed.wait(seconds):
-            return  # disarmed
-        try:
-            sys.stderr.write("vllm-tui: shutdown did not finish in time; exiting\n")
-            sys.stderr.flush()
-        except Exception:  # noqa: S110 - the terminal may be gone; exiting is what matters
-            pass
-        os._exit(code)
+    with _cond:
+        when = time.monotonic() + max(0.0, seconds)
+        first = _deadline is None
+        if first or when < (_deadline or when):
+            _deadline, _code = when, code
+            _cond.notify_all()
+    if first:
+        threading.Thread(target=_watchdog, name="vllm-tui-exit-deadline", daemon=True).start()
+    return first
 
-    threading.Thread(target=watchdog, name="vllm-tui-exit-deadline", daemon=True).start()
-    return True
+
+def _watchdog() -> None:
+    import time
+
+    with _cond:
+        while True:
+            if _deadline is None:
+                return  # disarmed
+            left = _deadline - time.monotonic()
+            if left <= 0:
+                break
+            _cond.wait(left)
+        code = _code
+    try:
+        sys.stderr.write("vllm-tui: shutdown did not finish in time; exiting\n")
+        sys.stderr.flush()
+    except Exception:  # noqa: S110 - the terminal may be gone; exiting is what matters
+        pass
+    os._exit(code)
 
 
 def disarm() -> None:
     """Cancel the watchdog (tests; or a shutdown that wants to wait longer)."""
-    global _armed
-    with _lock:
-        if _armed is not None:
-            _armed.set()
-            _armed = None
+    global _deadline
+    with _cond:
+        _deadline = None
+        _cond.notify_all()
+
+
+def hang_up(
+    run: Any,
+    *,
+    launched_here: bool,
+    stop: Callable[[Any], object],
+    deadline: float = DEFAULT_DEADLINE_S,
+) -> bool:
+    """Everything a UI does on SIGHUP before it asks its framework to exit.
+
+    Arms the exit deadline first (covering the stop, when there is one), then stops `run`
+    with `stop(run)` only if this session launched it in the foreground and it is alive.
+    Returns True when the server was stopped. Never raises: a hang-up must end the process.
+    """
+    stopping = run is not None and stops_on_hangup(launched_here=launched_here)
+    exit_deadline(deadline + (STOP_BUDGET_S if stopping else 0.0))
+    stopped = False
+    if stopping:
+        try:
+            if run.alive():
+                stop(run)
+                stopped = True
+        except Exception:  # noqa: BLE001, S110 - whatever happens, the process still exits
+            pass
+    exit_deadline(deadline)  # the stop is over: only the UI's own shutdown is left
+    return stopped
