@@ -204,6 +204,21 @@ largest captured batch sets it. Logged "Graph capturing ... took": 0.50 GiB for 
 (0.10.1), 0.68 GiB Qwen3-8B (0.10.2); the formula gives 0.48 and 0.70."""
 
 
+GRAPH_MODES = 2
+"""cudagraph_mode FULL_AND_PIECEWISE (the default in the releases that profile graphs)."""
+MIN_PER_GRAPH = 1 << 20
+"""profile_cudagraph_memory: per_graph = max(second capture's growth, 1 MiB)."""
+
+
+def capture_size_count(max_size: int) -> int:
+    """len(cudagraph_capture_sizes): 1, 2, 4, then every 8 below 256, then every 16
+    (config/vllm.py _set_cudagraph_sizes)."""
+    sizes = [s for s in (1, 2, 4) if s <= max_size]
+    sizes += list(range(8, min(256, max_size + 1), 8))
+    sizes += list(range(256, max_size + 1, 16))
+    return max(1, len(sizes))
+
+
 def cuda_graph(
     facts: ModelFacts,
     layers: int,
@@ -220,6 +235,11 @@ def cuda_graph(
         inter = facts.moe_intermediate_size if expert_parallel else facts.moe_intermediate_size / tp
         per_token += max(facts.num_experts_per_tok, 1) * 2 * inter
     value = layers * rules.cuda_graph_max_batch * per_token * dtype_bytes
+    if rules.cuda_graph_in_budget:
+        # >= 0.21 subtracts profile_cudagraph_memory(): per mode, the first (largest) capture
+        # plus (number of sizes - 1) x the second capture's growth, at least 1 MiB each
+        # (gpu_model_runner.py; FULL_AND_PIECEWISE = 2 modes).
+        value += GRAPH_MODES * (capture_size_count(rules.cuda_graph_max_batch) - 1) * MIN_PER_GRAPH
     where = "inside the budget" if rules.cuda_graph_in_budget else "outside the budget"
     return Band(
         value,
