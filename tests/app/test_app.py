@@ -12,7 +12,7 @@ from tui.screens.configure import ConfigureScreen
 from tui.screens.modals import QuitModal
 from tui.screens.monitor import MonitorScreen
 from tui.widgets.command_preview import CommandPreview
-from tui.widgets.flag_field import FlagField
+from tui.widgets.flag_form import FlagForm
 from tui.widgets.server_log import ServerLog
 from tui.widgets.throughput_panel import ThroughputPanel
 from tui.widgets.vram_panel import VramPanel
@@ -22,8 +22,7 @@ from .app_helpers import launch, planning_services, services, settle
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
-    widget = pilot.app.screen.query_one(selector, Input)
-    widget.focus()
+    widget = pilot.app.screen.query_one(FlagForm).focus_flag(selector.removeprefix("#ctl-"))
     widget.value = ""
     await pilot.press(*list(text))
     await pilot.pause()
@@ -56,9 +55,10 @@ async def test_tp3_on_a_32_head_model_shows_the_error_and_its_fix():
         await pilot.press("ctrl+f")
         await pilot.pause()
         assert app.config.get("tensor_parallel_size") == 2
-        field = app.screen.query_one("#field-tensor_parallel_size", FlagField)
-        assert field.value == 2
-        assert app.screen.query_one("#ctl-tensor_parallel_size", Input).value == "2"
+        form = app.screen.query_one(FlagForm)
+        assert form.shown_value("tensor_parallel_size") == "2"  # the editor, still on that row
+        app.screen.query_one(FlagForm).focus_flag("max_model_len")
+        assert form.shown_value("tensor_parallel_size") == "2"  # the row
         assert "tp-heads" not in {f.code for f in app.current_plan().findings}
 
 
@@ -67,13 +67,13 @@ async def test_typo_in_a_number_shows_a_message_and_keeps_the_config():
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
         await type_into(pilot, "#ctl-max_model_len", "32x")
-        field = app.screen.query_one("#field-max_model_len", FlagField)
-        assert field.has_class("-invalid")
-        assert "whole number" in str(field.query_one(".flag-help").render())
+        form = app.screen.query_one(FlagForm)
+        assert "max_model_len" in form.drafts
+        assert "whole number" in form.help_line("max_model_len")
         assert app.config.get("max_model_len") == 32  # the last valid value typed ("32"), not "32x"
         await type_into(pilot, "#ctl-max_model_len", "8k")
         assert app.config.get("max_model_len") == 8000
-        assert not field.has_class("-invalid")
+        assert "max_model_len" not in form.drafts
 
 
 async def test_launch_reaches_ready_and_shows_throughput():
@@ -168,8 +168,7 @@ async def test_language_toggle_switches_help_to_japanese():
         await pilot.press("f9")
         await pilot.pause()
         assert app.lang == "ja"
-        field = app.screen.query_one("#field-gpu_memory_utilization", FlagField)
-        assert "割合" in str(field.query_one(".flag-help").render())
+        assert "割合" in app.screen.query_one(FlagForm).help_line("gpu_memory_utilization")
 
 
 async def test_import_a_pasted_command():

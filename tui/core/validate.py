@@ -6,11 +6,12 @@ exists, a concrete fix (a change to the config) that the UI can apply with one k
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tui.core.catalog import CATALOG, Text, spec, t
+from tui.core.catalog import CATALOG, FlagSpec, Text, spec, t
 from tui.core.config import ServeConfig
 from tui.core.fix import Fix
 from tui.core.gpu_catalog import GpuSpec
@@ -133,23 +134,49 @@ def _ranges(cfg: ServeConfig, ctx: Context) -> list[Finding]:
                         fix,
                     )
                 )
-        if s.kind == "choice" and s.choices and not s.open_choices and value not in s.choices:
-            nearest = _nearest_choice(s.choices, value)
-            allowed = ", ".join(map(str, s.choices))
-            out.append(
-                Finding(
-                    "error",
-                    "choice",
-                    (s.flag or s.dest,),
-                    t(
-                        f"{s.flag} {value} is not accepted by vLLM; allowed: {allowed}.",
-                        f"{s.flag} {value} は vLLM で使えません。使える値: {allowed}。",
-                    ),
-                    _set(t(f"Use {nearest}", f"{nearest} を使う"), **{s.dest: nearest})
-                    if nearest is not None
-                    else None,
-                )
-            )
+        if s.kind == "choice" and s.choices:
+            out += _choice(s, value, None)
+    return out
+
+
+def _choice(s: FlagSpec, value: Any, installed: Sequence[str] | None) -> list[Finding]:
+    """A value outside the choices: an error when the installed vLLM's own list (or the
+    catalog's closed list) lacks it, or when an open list's value is clearly a typo ('fp'
+    for 'fp8', '2fp8', a bare number); a plugin's method name passes."""
+    choices: Sequence[Any] = installed if installed else s.choices
+    if value in choices or str(value) in map(str, choices):
+        return []
+    nearest = _nearest_choice(choices, value)
+    if not installed and s.open_choices:
+        import difflib
+
+        close = difflib.get_close_matches(str(value), list(map(str, choices)), n=1, cutoff=0.75)
+        typo = bool(close) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]*", str(value))
+        if not typo:
+            return []
+    allowed = ", ".join(map(str, choices))
+    return [
+        Finding(
+            "error",
+            "choice",
+            (s.flag or s.dest,),
+            t(
+                f"{s.flag} {value} is not accepted by vLLM; allowed: {allowed}.",
+                f"{s.flag} {value} は vLLM で使えません。使える値: {allowed}。",
+            ),
+            _set(t(f"Use {nearest}", f"{nearest} を使う"), **{s.dest: nearest})
+            if nearest is not None
+            else None,
+        )
+    ]
+
+
+def choice_findings(cfg: ServeConfig, installed: Mapping[str, Sequence[str]]) -> list[Finding]:
+    """Choice errors against the installed vLLM's own lists ({flag: choices})."""
+    out: list[Finding] = []
+    for s in CATALOG:
+        if s.kind == "choice" and cfg.is_set(s.dest) and s.flag in installed:
+            out += _choice(s, cfg.get(s.dest), tuple(installed[s.flag]))
     return out
 
 
@@ -160,7 +187,10 @@ def _nearest_choice(choices: Sequence[Any], value: Any) -> Any:
     import difflib
 
     close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.5)
-    return close[0] if close else None
+    if close:
+        return close[0]
+    inside = [str(c) for c in choices if str(value) and str(value) in str(c)]
+    return min(inside, key=len) if inside else None
 
 
 def valid_tp_sizes(facts: ModelFacts, limit: int | None) -> list[int]:

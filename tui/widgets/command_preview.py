@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from tui.core.catalog import t
 from tui.core.commands import SERVE, shell_script
 from tui.core.config import ServeConfig
 
@@ -27,6 +28,10 @@ class CommandPreview(Static):
 
     config: reactive[ServeConfig | None] = reactive(None)
     version: reactive[str | None] = reactive(None)
+    lang: reactive[str] = reactive("en")
+
+    def watch_lang(self) -> None:
+        self._update()
 
     def watch_config(self) -> None:
         self._update()
@@ -35,7 +40,9 @@ class CommandPreview(Static):
         self._update()
 
     def _update(self) -> None:
-        self.border_title = "Command (F3 export · Ctrl+Y copy)"
+        self.border_title = t(
+            "Command (F3 export · Ctrl+Y copy)", "コマンド (F3 書き出し · Ctrl+Y コピー)"
+        ).get(self.lang)
         cfg = self.config
         if cfg is None:
             self.update("")

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tui.core.catalog import t
 from tui.core.validate import Finding
 from tui.messages import ApplyFix
 
@@ -17,6 +18,8 @@ class FindingsPanel(OptionList):
     DEFAULT_CSS = """
     FindingsPanel { height: auto; max-height: 12; border: round $primary 40%; border-title-color: $primary; }
     FindingsPanel.-empty { max-height: 3; }
+    FindingsPanel:focus { border: round $accent; }
+    FindingsPanel:focus > .option-list--option-highlighted { background: $accent 40%; }
     """
 
     findings: reactive[tuple[Finding, ...]] = reactive(())
@@ -31,8 +34,13 @@ class FindingsPanel(OptionList):
     def _rebuild(self) -> None:
         self.clear_options()
         fixable = sum(1 for f in self.findings if f.fix)
-        self.border_title = ("Checks" if self.lang == "en" else "チェック") + (
-            f" · Enter applies a fix ({fixable})" if fixable else ""
+        self.border_title = t("Checks", "チェック").get(self.lang) + (
+            t(
+                f" · Enter/Ctrl+F applies a fix ({fixable})",
+                f" · Enter/Ctrl+F で修正を適用（{fixable} 件）",
+            ).get(self.lang)
+            if fixable
+            else ""
         )
         self.set_class(not self.findings, "-empty")
         if not self.findings:

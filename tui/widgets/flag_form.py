@@ -1,5 +1,11 @@
 """FlagForm: the catalog as a form (the guide's flags first, then by group), a search box,
-and every other flag of the installed vLLM (found by searching, kept as passthrough)."""
+and every other flag of the installed vLLM (found by searching, kept as passthrough).
+
+The form is a view of the config: every row shows `config`'s value, whoever changed it. The
+rows are drawn by one line-API widget (`FlagList`) and one editor sits over the focused row,
+so the form costs what is on screen, not what is in the catalog. Text being typed that does
+not parse yet stays in the editor with its error under it, and is reported to the Checks.
+"""
 
 from __future__ import annotations
 
@@ -7,198 +13,490 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.reactive import reactive
-from textual.widget import Widget
-from textual.widgets import Input, Label, Static, Switch
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive, var
+from textual.suggester import SuggestFromList
+from textual.widgets import Input
 
-from tui.core.catalog import GROUPS, ordered
+from tui.core.catalog import BY_DEST, GROUPS, FlagSpec, ordered, t
 from tui.core.config import ServeConfig
-from tui.messages import ExtraFlagChanged, FlagFocused
-from tui.widgets.flag_field import FlagField
+from tui.core.errors import UserError
+from tui.core.values import coerce
+from tui.messages import ExtraFlagChanged, FlagChanged, FlagFocused
+from tui.widgets.flag_field import FlagEditor, placeholder, shown_text
+from tui.widgets.flag_list import FlagList, Row, Shown
 
 MAX_EXTRA = 30
 
 
-class ExtraFlag(Horizontal):
-    """A flag of the installed vLLM that the catalog does not model."""
+def option_flag(option: Mapping[str, Any]) -> str:
+    names = option["names"]
+    return next((n for n in names if n.startswith("--") and not n.startswith("--no-")), names[0])
 
-    DEFAULT_CSS = """
-    ExtraFlag { height: auto; padding-left: 1; }
-    ExtraFlag .flag-name { width: 30; padding: 0 1 0 0; }
-    ExtraFlag Input { width: 1fr; background: $boost; }
-    """
 
-    def __init__(self, option: Mapping[str, Any], value: str | bool | None) -> None:
-        super().__init__()
-        self.option = option
-        self.flag = next(
-            (n for n in option["names"] if n.startswith("--") and not n.startswith("--no-")),
-            option["names"][0],
-        )
-        self.value = value
-        self.takes_no_value = option.get("nargs") == "0" or option.get("action") in (
-            "_StoreTrueAction",
-            "BooleanOptionalAction",
-        )
+def option_is_switch(option: Mapping[str, Any]) -> bool:
+    return option.get("nargs") == "0" or option.get("action") in (
+        "_StoreTrueAction",
+        "BooleanOptionalAction",
+    )
 
-    def compose(self) -> ComposeResult:
-        yield Label(self.flag, classes="flag-name")
-        if self.takes_no_value:
-            yield Switch(value=bool(self.value))
-        else:
-            yield Input(
-                value="" if self.value in (None, True, False) else str(self.value),
-                placeholder=f"default: {self.option.get('default')}",
-                compact=True,
-            )
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self.post_message(ExtraFlagChanged(self.flag, event.value.strip() or None))
-
-    def on_switch_changed(self, event: Switch.Changed) -> None:
-        event.stop()
-        self.post_message(ExtraFlagChanged(self.flag, True if event.value else None))
-
-    def on_descendant_focus(self, event: Any) -> None:
-        self.post_message(FlagFocused(None, self.flag))
+def allowed_choices(
+    spec: FlagSpec, installed: Mapping[str, Sequence[str]] | None
+) -> tuple[str, ...] | None:
+    """The values the field accepts: the installed vLLM's own list when it has one, else the
+    catalog's when it is closed; None = anything of the right type."""
+    if spec.kind != "choice":
+        return None
+    if installed and spec.flag in installed:
+        return tuple(map(str, installed[spec.flag]))
+    if spec.choices and not spec.open_choices:
+        return tuple(map(str, spec.choices))
+    return None
 
 
 class FlagForm(Vertical):
     DEFAULT_CSS = """
-    FlagForm { height: 1fr; border: round $primary 40%; border-title-color: $primary; }
-    FlagForm #flag-search { margin: 0 1; background: $boost; }
-    FlagForm .group-title { color: $secondary; text-style: bold; padding: 1 1 0 1; }
-    FlagForm #extra-hint { color: $text-muted; padding: 1 1; }
+    FlagForm { height: 1fr; border: round $primary 40%; border-title-color: $primary; layers: rows editor; }
+    FlagForm #flag-search { margin: 0 1; background: $boost; layer: rows; }
+    FlagForm #flag-search:focus { background: $accent 35%; }
+    FlagForm FlagList { layer: rows; }
+    FlagForm FlagEditor { layer: editor; }
     """
 
-    config: reactive[ServeConfig | None] = reactive(None, init=False)
+    class ErrorsChanged(Message):
+        """The fields whose typed text does not parse: {flag: message}."""
+
+        def __init__(self, errors: dict[str, str]) -> None:
+            super().__init__()
+            self.errors = errors
+
+    config: reactive[ServeConfig | None] = var(None, init=False)
     lang: reactive[str] = reactive("en", init=False)
     extra_options: reactive[tuple[Mapping[str, Any], ...]] = reactive((), init=False)
     """Every option of the installed vLLM (empty until introspected)."""
     vllm_label: reactive[str] = reactive("", init=False)
+    field_errors: reactive[tuple[tuple[str, str], ...]] = var((), init=False)
+    """Checks' errors about one field's value ((dest, message)), shown under that field."""
 
     def __init__(self, config: ServeConfig, lang: str, id: str | None = None) -> None:
         super().__init__(id=id)
         self.set_reactive(FlagForm.config, config)
         self.set_reactive(FlagForm.lang, lang)
+        self.drafts: dict[str, tuple[str, str]] = {}
+        """dest -> (typed text, error) while the text does not parse."""
+        self.installed_choices: dict[str, tuple[str, ...]] = {}
+        self._rows: tuple[Row, ...] = ()
+        self._editing: str | None = None
+
+    # -- composition ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        self.border_title = "Flags  (★ = in your guide)"
-        yield Input(
-            placeholder="/ search flags (name or help, English/日本語)",
-            id="flag-search",
-            compact=True,
-        )
-        with VerticalScroll(id="flag-scroll"):
-            yield from self._rows(seed=True)
-            yield Static(self._extra_hint(), id="extra-hint")
-            yield Vertical(id="extra-flags")
-
-    def _rows(self, seed: bool) -> list[Widget]:
-        """Group titles and fields: the guide's flags (seed=True) or all the others."""
-        cfg = self.config
-        assert cfg is not None
-        titles = {k: (en if self.lang == "en" else ja) for k, en, ja in GROUPS}
-        rows: list[Widget] = []
-        current = None
-        for spec in ordered():
-            if spec.seed != seed:
-                continue
-            heading = (
-                ("Your guide's flags" if self.lang == "en" else "ガイドのフラグ")
-                if spec.seed
-                else titles.get(spec.group, spec.group)
-            )
-            if heading != current:
-                current = heading
-                rows.append(Label(heading, classes="group-title"))
-            rows.append(FlagField(spec, cfg.get(spec.dest), self.lang, cfg.is_set(spec.dest)))
-        return rows
+        self._set_title()
+        yield Input(placeholder=self._search_hint(), id="flag-search", compact=True)
+        yield FlagList(id="flag-list")
+        yield FlagEditor(id="flag-editor")
 
     def on_mount(self) -> None:
-        # The other groups are mounted right after the first frame: a faster start, same form.
-        self.call_after_refresh(self._mount_rest)
+        self._rebuild()
+        self.watch(self.query_one(FlagList), "scroll_y", self._place_editor, init=False)
 
-    async def _mount_rest(self) -> None:
-        scroll = self.query_one("#flag-scroll", VerticalScroll)
-        await scroll.mount_all(self._rows(seed=False), before=self.query_one("#extra-hint"))
-        search = self.query_one("#flag-search", Input).value
-        if search:
-            await self.apply_search(search)
+    def _set_title(self) -> None:
+        self.border_title = t("Flags  (★ = in your guide)", "フラグ  (★ = ガイドのフラグ)").get(
+            self.lang
+        )
 
-    def _extra_hint(self) -> str:
+    def _search_hint(self) -> str:
+        return t(
+            "/ search flags (name or help, English/日本語)",
+            "/ でフラグを検索（名前・説明、英語/日本語）",
+        ).get(self.lang)
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def _build_rows(self, needle: str) -> tuple[Row, ...]:
+        titles = {k: (en if self.lang == "en" else ja) for k, en, ja in GROUPS}
+        guide = t("Your guide's flags", "ガイドのフラグ").get(self.lang)
+        rows: list[Row] = []
+        current = None
+        for spec in ordered():
+            if needle and needle not in _haystack(spec):
+                continue
+            heading = guide if spec.seed else titles.get(spec.group, spec.group)
+            if heading != current and not needle:
+                current = heading
+                rows.append(Row("title", heading))
+            rows.append(Row("flag", spec.dest, spec=spec))
+        rows += self._extra_rows(needle)
+        return tuple(rows)
+
+    def _extra_rows(self, needle: str) -> list[Row]:
         if not self.extra_options:
-            return (
-                "Other flags of your vLLM appear here when one is installed (type to search them)."
-            )
-        return f"{len(self.extra_options)} more flags of {self.vllm_label}: type in the search box to find them."
+            return [
+                Row(
+                    "note",
+                    t(
+                        "Other flags of your vLLM appear here when one is installed (type to search them).",
+                        "インストールされた vLLM のほかのフラグは、ここで検索できます（vLLM があるとき）。",
+                    ).get(self.lang),
+                )
+            ]
+        if len(needle) < 2:
+            return [
+                Row(
+                    "note",
+                    t(
+                        f"{len(self.extra_options)} more flags of {self.vllm_label}: type in the search box to find them.",
+                        f"{self.vllm_label} のほかのフラグ {len(self.extra_options)} 個: 検索ボックスに入力すると見つかります。",
+                    ).get(self.lang),
+                )
+            ]
+        curated = {s.flag for s in BY_DEST.values()}
+        hits = [
+            o
+            for o in self.extra_options
+            if not curated.intersection(o["names"])
+            and (needle in " ".join(o["names"]).lower() or needle in str(o.get("help", "")).lower())
+        ]
+        return [Row("extra", option_flag(o), option=o) for o in hits[:MAX_EXTRA]]
 
-    def watch_extra_options(self) -> None:
-        if self.is_mounted:
-            self.query_one("#extra-hint", Static).update(self._extra_hint())
+    def _shown(self, row: Row) -> Shown:
+        cfg = self.config
+        assert cfg is not None
+        errors = dict(self.field_errors)
+        if row.spec is not None:
+            spec = row.spec
+            draft = self.drafts.get(spec.dest)
+            if draft is not None:
+                return Shown(draft[0], placeholder(spec), draft[1], True, cfg.is_set(spec.dest))
+            error = errors.get(spec.dest)
+            return Shown(
+                shown_text(spec, cfg.get(spec.dest)),
+                placeholder(spec),
+                error or spec.summary.get(self.lang),
+                error is not None,
+                cfg.is_set(spec.dest),
+            )
+        assert row.option is not None
+        value = passthrough_values(cfg.passthrough).get(row.key)
+        if option_is_switch(row.option):
+            text = "on" if value else "off"
+        else:
+            text = "" if value in (None, True, False) else str(value)
+        return Shown(text, f"default: {row.option.get('default')}", "", False, value is not None)
+
+    def _rebuild(self) -> None:
+        if not self.is_mounted:
+            return
+        needle = self.query_one("#flag-search", Input).value.strip().lower()
+        key = self._editing
+        self._rows = self._build_rows(needle)
+        rows = self.query_one(FlagList)
+        rows.set_rows(self._rows, {r.key: self._shown(r) for r in self._rows if r.editable})
+        index = next((i for i, r in enumerate(self._rows) if r.key == key and r.editable), None)
+        if index is None:
+            index = next((i for i, r in enumerate(self._rows) if r.editable), -1)
+        self._move_to(index, focus=False)
+
+    # -- the view follows the config -----------------------------------------------------
 
     def watch_config(self, old: ServeConfig | None, cfg: ServeConfig | None) -> None:
         if cfg is None or not self.is_mounted:
             return
-        # Touch only the fields whose value changed: restyling every field on each keystroke
-        # is what makes a form feel slow.
         before = dict(old.values) if old is not None else {}
         after = dict(cfg.values)
         changed = {
             d for d in before.keys() | after.keys() if before.get(d, ...) != after.get(d, ...)
         }
+        # A value set from outside (a fix, an import, a profile, a reset) replaces any text
+        # still being typed there; a value that only echoes the typing leaves it alone.
         for dest in changed:
-            try:
-                field = self.query_one(f"#field-{dest}", FlagField)
-            except Exception:
-                continue
-            field.value = cfg.get(dest)
-            field.set_class(cfg.is_set(dest), "-set")
+            draft = self.drafts.get(dest)
+            if draft is not None and not self._means(dest, draft[0], cfg.get(dest)):
+                del self.drafts[dest]
+        if old is not None and old.passthrough != cfg.passthrough:
+            changed |= {r.key for r in self._rows if r.kind == "extra"}
+        if old is None or old.model != cfg.model:
+            changed |= set(self.drafts)
+        self._show(changed)
+        self._sync_editor(changed)
+        self._post_errors()
 
-    def watch_lang(self, lang: str) -> None:
-        for field in self.query(FlagField):
-            field.lang = lang
+    def watch_field_errors(
+        self, old: tuple[tuple[str, str], ...], new: tuple[tuple[str, str], ...]
+    ) -> None:
+        if self.is_mounted:
+            self._show({d for d, _ in old} ^ {d for d, _ in new} | {d for d, _ in new})
+
+    def _show(self, keys: set[str]) -> None:
+        shown = {r.key: self._shown(r) for r in self._rows if r.key in keys and r.editable}
+        if shown:
+            self.query_one(FlagList).update_shown(shown)
+
+    def _means(self, dest: str, text: str, value: Any) -> bool:
+        spec = BY_DEST[dest]
+        try:
+            return _parse(spec, text) == value
+        except UserError:
+            return False
+
+    def _sync_editor(self, changed: set[str]) -> None:
+        """Put the config's value in the editor when it changed underneath it."""
+        key = self._editing
+        if key is None or key not in changed:
+            return
+        editor = self.query_one(FlagEditor)
+        row = next((r for r in self._rows if r.key == key), None)
+        if row is None:
+            return
+        text = self._shown(row).text
+        cfg = self.config
+        typed = editor.value.strip()
+        echoes = (
+            row.spec is not None
+            and key not in self.drafts
+            and cfg is not None
+            and (editor.value == text or (typed and self._means(key, typed, cfg.get(key))))
+        )
+        if echoes:
+            return
+        if editor.value != text:
+            with editor.prevent(Input.Changed):
+                editor.value = text
+
+    def watch_lang(self) -> None:
+        if self.is_mounted:
+            self._set_title()
+            self.query_one("#flag-search", Input).placeholder = self._search_hint()
+            self._rebuild()
+
+    def watch_extra_options(self) -> None:
+        self.installed_choices = {
+            name: tuple(map(str, o["choices"]))
+            for o in self.extra_options
+            if o.get("choices")
+            for name in o["names"]
+        }
+        self._rebuild()
+
+    def watch_vllm_label(self) -> None:
+        self._rebuild()
+
+    # -- the editor ----------------------------------------------------------------------
+
+    def focus_flag(self, key: str) -> FlagEditor:
+        """Put the editor on flag `key` (a dest or an option name) and focus it."""
+        index = next((i for i, r in enumerate(self._rows) if r.key == key and r.editable), None)
+        if index is None:
+            self.query_one("#flag-search", Input).value = ""
+            self._rebuild()
+            index = next(i for i, r in enumerate(self._rows) if r.key == key and r.editable)
+        self._move_to(index, focus=True)
+        return self.query_one(FlagEditor)
+
+    def shown_value(self, key: str) -> str:
+        """The text the form shows for `key` (the editor's when it is on that row)."""
+        if key == self._editing:
+            return self.query_one(FlagEditor).value
+        row = next((r for r in self._rows if r.key == key), None)
+        return self._shown(row).text if row is not None else ""
+
+    def help_line(self, key: str) -> str:
+        """The line under flag `key`: its summary, or what is wrong with its value."""
+        row = next((r for r in self._rows if r.key == key), None)
+        return self._shown(row).help if row is not None else ""
+
+    def _move_to(self, index: int, focus: bool) -> None:
+        rows = self.query_one(FlagList)
+        editor = self.query_one(FlagEditor)
+        if not 0 <= index < len(self._rows) or not self._rows[index].editable:
+            self._editing = None
+            rows.cursor = -1
+            editor.display = False
+            return
+        row = self._rows[index]
+        changed = row.key != self._editing
+        self._editing = row.key
+        rows.cursor = index
+        editor.display = True
+        shown = self._shown(row)
+        editor.kind = (
+            row.spec.kind
+            if row.spec
+            else (
+                "bool"
+                if shown.text in ("on", "off") and row.option and option_is_switch(row.option)
+                else "str"
+            )
+        )
+        with editor.prevent(Input.Changed):
+            editor.value = shown.text
+            editor.placeholder = shown.placeholder
+            editor.password = bool(row.spec and row.spec.secret)
+            editor.suggester = self._suggester(row)
+            editor.cursor_position = len(shown.text)
+        line = rows.row_line(index)
+        if focus:
+            rows.scroll_to(
+                y=_scroll_target(line, rows.scroll_offset.y, rows.size.height, 2), animate=False
+            )
+            editor.focus()
+        self._place_editor()
+        if changed or focus:
+            self.post_message(
+                FlagFocused(
+                    row.spec.dest if row.spec else None,
+                    row.key if row.spec is None else row.spec.flag,
+                )
+            )
+
+    def _suggester(self, row: Row) -> SuggestFromList | None:
+        if row.spec is None or not row.spec.choices and row.spec.flag not in self.installed_choices:
+            return None
+        words = allowed_choices(row.spec, self.installed_choices) or tuple(
+            map(str, row.spec.choices)
+        )
+        return SuggestFromList(list(words), case_sensitive=False)
+
+    def _place_editor(self, *_: object) -> None:
+        rows = self.query_one(FlagList)
+        editor = self.query_one(FlagEditor)
+        index = rows.cursor
+        if index < 0 or not rows.size.height:
+            return
+        y = rows.row_line(index) - rows.scroll_offset.y
+        if not 0 <= y < rows.size.height:
+            editor.styles.offset = (0, -100)
+            return
+        name_w = min(rows.name_width, max(8, rows.size.width // 2))
+        origin = self.content_region.offset
+        x = rows.region.x - origin.x + name_w
+        top = rows.region.y - origin.y + y
+        editor.styles.width = max(1, rows.scrollable_content_region.width - name_w)
+        editor.styles.offset = (x, top)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._place_editor)
+
+    def on_flag_list_row_clicked(self, event: FlagList.RowClicked) -> None:
+        self._move_to(event.index, focus=True)
+
+    def on_flag_editor_move(self, event: FlagEditor.Move) -> None:
+        event.stop()
+        editable = [i for i, r in enumerate(self._rows) if r.editable]
+        cursor = self.query_one(FlagList).cursor
+        pos = editable.index(cursor) if cursor in editable else 0
+        target = pos + event.delta
+        if event.tab and not 0 <= target < len(editable):
+            if target < 0:
+                self.query_one("#flag-search", Input).focus()
+            else:
+                self.screen.focus_next()
+            return
+        target = max(0, min(len(editable) - 1, target))
+        self._move_to(editable[target], focus=True)
+
+    def on_flag_editor_focus_search(self, event: FlagEditor.FocusSearch) -> None:
+        event.stop()
+        self.query_one("#flag-search", Input).focus()
+
+    def on_flag_editor_toggle(self, event: FlagEditor.Toggle) -> None:
+        event.stop()
+        row = next((r for r in self._rows if r.key == self._editing), None)
+        if row is None or self.config is None:
+            return
+        if row.spec is not None:
+            self.post_message(FlagChanged(row.spec.dest, not bool(self.config.get(row.spec.dest))))
+        else:
+            on = passthrough_values(self.config.passthrough).get(row.key) is not None
+            self.post_message(ExtraFlagChanged(row.key, None if on else True))
+
+    def on_descendant_focus(self, event: Any) -> None:
+        if isinstance(event.widget, FlagEditor):
+            self.query_one(FlagList).cursor = self.query_one(FlagList).cursor
+            self._place_editor()
 
     async def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id != "flag-search":
-            return
         event.stop()
-        await self.apply_search(event.value)
+        if event.input.id == "flag-search":
+            self._rebuild()
+            return
+        if not isinstance(event.input, FlagEditor) or self._editing is None:
+            return
+        row = next((r for r in self._rows if r.key == self._editing), None)
+        if row is None:
+            return
+        if row.spec is None:
+            self.post_message(ExtraFlagChanged(row.key, event.value.strip() or None))
+            return
+        self._typed(row.spec, event.value)
 
-    async def apply_search(self, text: str) -> None:
-        needle = text.strip().lower()
-        for field in self.query(FlagField):
-            s = field.spec
-            hay = " ".join(
-                [
-                    s.flag or s.env or "",
-                    s.dest,
-                    s.summary.en,
-                    s.summary.ja,
-                    s.details.en,
-                    s.details.ja,
-                ]
-            ).lower()
-            field.display = not needle or needle in hay
-        for title in self.query(".group-title"):
-            title.display = not needle
-        box = self.query_one("#extra-flags", Vertical)
-        await box.remove_children()
-        if len(needle) >= 2 and self.extra_options:
-            curated = {f.spec.flag for f in self.query(FlagField)}
-            hits = [
-                o
-                for o in self.extra_options
-                if not curated.intersection(o["names"])
-                and (
-                    needle in " ".join(o["names"]).lower()
-                    or needle in str(o.get("help", "")).lower()
-                )
-            ]
-            values = passthrough_values(self.config.passthrough if self.config else ())
-            await box.mount_all([ExtraFlag(o, values.get(o["names"][0])) for o in hits[:MAX_EXTRA]])
+    def _typed(self, spec: FlagSpec, text: str) -> None:
+        raw = text.strip()
+        had = spec.dest in self.drafts
+        if not raw:
+            self.drafts.pop(spec.dest, None)
+            self.post_message(FlagChanged(spec.dest, None))
+        else:
+            try:
+                value = _parse(spec, raw)
+                allowed = allowed_choices(spec, self.installed_choices)
+                if allowed is not None and str(value) not in allowed:
+                    raise UserError(
+                        t(
+                            f"{spec.flag}: {raw!r} is not one of {', '.join(allowed)}",
+                            f"{spec.flag}: {raw!r} は使えません（{', '.join(allowed)} のどれか）",
+                        ).get(self.lang)
+                    )
+            except UserError as exc:
+                self.drafts[spec.dest] = (raw, exc.message)
+            else:
+                self.drafts.pop(spec.dest, None)
+                self.post_message(FlagChanged(spec.dest, value))
+        if had or spec.dest in self.drafts:
+            self._show({spec.dest})
+            self._post_errors()
+
+    def _post_errors(self) -> None:
+        errors = {BY_DEST[d].flag or d: message for d, (_, message) in self.drafts.items()}
+        if errors != getattr(self, "_posted", None):
+            self._posted = errors
+            self.post_message(self.ErrorsChanged(errors))
+
+    def reset_drafts(self) -> None:
+        """Forget text that did not parse (the config was replaced as a whole)."""
+        keys = set(self.drafts)
+        self.drafts.clear()
+        self._show(keys)
+        self._sync_editor(keys)
+        self._post_errors()
+
+
+def _parse(spec: FlagSpec, raw: str) -> Any:
+    return coerce(spec, raw.split() if spec.kind == "list" else raw)
+
+
+def _haystack(spec: FlagSpec) -> str:
+    return " ".join(
+        [
+            spec.flag or spec.env or "",
+            spec.dest,
+            spec.summary.en,
+            spec.summary.ja,
+            spec.details.en,
+            spec.details.ja,
+        ]
+    ).lower()
+
+
+def _scroll_target(line: int, top: int, height: int, rows: int) -> int:
+    """Scroll so that lines [line, line+rows) are visible, moving as little as possible."""
+    if line < top:
+        return max(0, line - 1 if line > 0 else 0)
+    if line + rows > top + height:
+        return line + rows - height
+    return top
 
 
 def passthrough_values(tokens: Sequence[str]) -> dict[str, str | bool]:

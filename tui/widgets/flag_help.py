@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.core.catalog import BY_DEST
@@ -89,3 +92,23 @@ class FlagHelp(VerticalScroll):
                 (spec.example, "$success"),
             ]
         return Content.assemble(*parts)
+
+
+class FlagHelpPopup(ModalScreen[None]):
+    """The focused flag's help over the screen (short terminals have no help pane)."""
+
+    DEFAULT_CSS = """
+    FlagHelpPopup { align: center middle; }
+    FlagHelpPopup > VerticalScroll { width: 90%; max-width: 100; height: auto; max-height: 90%; border: round $primary; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,f10,q", "dismiss", "Close")]
+
+    def __init__(self, body: Content) -> None:
+        super().__init__()
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = "Help (Esc)"
+            box.border_subtitle = "Esc / F10"
+            yield Static(self.body)

@@ -10,6 +10,7 @@ from textual.widgets import Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from tui.adapters.gpus import Gpu, GpuSnapshot
+from tui.core.catalog import t
 from tui.core.gpu_catalog import GPU_CATALOG, GiB
 from tui.messages import GpusChosen, PlanningGpuChanged
 
@@ -54,27 +55,38 @@ class GpuPanel(Vertical):
     """Keys of the GPUs vLLM gets (empty = all visible)."""
     planning_gpu: reactive[str] = reactive("H100 80GB", recompose=True)
     planning_count: reactive[int] = reactive(1, recompose=True)
+    lang: reactive[str] = reactive("en", recompose=True)
 
     def compose(self) -> ComposeResult:
+        tr = lambda en, ja: t(en, ja).get(self.lang)  # noqa: E731
         self.border_title = "GPUs"
         snap = self.snapshot
         if snap is None:
-            yield Label("detecting GPUs…")
+            yield Label(tr("detecting GPUs…", "GPU を検出しています…"))
             return
         visible = snap.visible_gpus()
         if visible:
-            self.border_title = (
-                f"GPUs · driver {snap.driver_version or '?'} · CUDA {snap.cuda_version or '?'}"
+            self.border_title = tr(
+                f"GPUs · driver {snap.driver_version or '?'} · CUDA {snap.cuda_version or '?'}",
+                f"GPU · ドライバ {snap.driver_version or '?'} · CUDA {snap.cuda_version or '?'}",
             )
             chosen = set(self.chosen or (g.key for g in visible))
             yield SelectionList[str](
                 *(Selection(gpu_line(g), g.key, g.key in chosen) for g in visible), id="gpu-list"
             )
             if any(p.mine is False for g in visible for p in g.processes):
-                yield Static("* another user's process", classes="dim")
+                yield Static(
+                    tr("* another user's process", "* 他のユーザーのプロセス"), classes="dim"
+                )
             return
-        self.border_title = "GPUs · planning mode"
-        yield Static(f"No GPU here: {snap.reason}. Planning for:", id="gpu-reason")
+        self.border_title = tr("GPUs · planning mode", "GPU · 計画モード")
+        yield Static(
+            tr(
+                f"No GPU here: {snap.reason}. Planning for:",
+                f"ここには GPU がありません: {snap.reason}。計画の対象:",
+            ),
+            id="gpu-reason",
+        )
         with Horizontal(id="planning"):
             names = [g.name for g in GPU_CATALOG]
             yield Select(
@@ -84,7 +96,9 @@ class GpuPanel(Vertical):
                 id="planning-gpu",
                 compact=True,
             )
-            counts = [("x auto (TP x PP x DP)", 0)] + [(f"x {n}", n) for n in (1, 2, 4, 8, 16)]
+            counts = [(tr("x auto (TP x PP x DP)", "x 自動 (TP x PP x DP)"), 0)] + [
+                (f"x {n}", n) for n in (1, 2, 4, 8, 16)
+            ]
             yield Select(
                 counts,
                 value=self.planning_count if self.planning_count in (0, 1, 2, 4, 8, 16) else 0,

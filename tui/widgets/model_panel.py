@@ -10,16 +10,24 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 
 from tui.core.arch_catalog import ALIASES, CONFIGS
+from tui.core.catalog import t
 from tui.core.model_facts import ModelFacts
 from tui.core.weights import active_params, total_params
 from tui.messages import ModelSubmitted
 
 
+def count_text(n: float) -> str:
+    """8.19B, 350M, 4.2K: small models must not read '0.00B'."""
+    for scale, suffix, digits in ((1e9, "B", 2), (1e6, "M", 1), (1e3, "K", 1)):
+        if n >= scale:
+            return f"{n / scale:.{digits}f}{suffix}"
+    return f"{n:.0f}"
+
+
 def facts_text(facts: ModelFacts) -> str:
-    params = total_params(facts) / 1e9
-    parts = [f"{params:.2f}B params"]
+    parts = [f"{count_text(total_params(facts))} params"]
     if facts.is_moe:
-        parts[0] += f" ({active_params(facts) / 1e9:.1f}B active, {facts.num_experts} experts)"
+        parts[0] += f" ({count_text(active_params(facts))} active, {facts.num_experts} experts)"
     parts += [f"{facts.num_layers} layers", f"{facts.num_heads} heads / {facts.num_kv_heads} KV"]
     if facts.is_mla:
         parts.append(f"MLA latent {facts.kv_lora_rank}+{facts.qk_rope_head_dim}")
@@ -48,9 +56,10 @@ class ModelPanel(Vertical):
     facts: reactive[ModelFacts | None] = reactive(None)
     error: reactive[str | None] = reactive(None)
     loading: reactive[bool] = reactive(False)
+    lang: reactive[str] = reactive("en")
 
     def compose(self) -> ComposeResult:
-        self.border_title = "Model"
+        self.border_title = self._title()
         ids = sorted(set(CONFIGS) | set(ALIASES))
         yield Input(
             value=self.model,
@@ -69,13 +78,25 @@ class ModelPanel(Vertical):
             field = self.query_one("#model-input", Input)
             if field.value != value:
                 field.value = value
+            self._refresh_facts()
 
     def watch_cached(self) -> None:
         if self.is_mounted:
             self.query_one("#model-input", Input).suggester = self._suggester()
-            self.border_title = (
-                f"Model · {len(self.cached)} in your HF cache" if self.cached else "Model"
-            )
+            self.border_title = self._title()
+
+    def _title(self) -> str:
+        if self.cached:
+            return t(
+                f"Model · {len(self.cached)} in your HF cache",
+                f"モデル · HF キャッシュに {len(self.cached)} 個",
+            ).get(self.lang)
+        return t("Model", "モデル").get(self.lang)
+
+    def watch_lang(self) -> None:
+        if self.is_mounted:
+            self.border_title = self._title()
+            self._refresh_facts()
 
     def watch_facts(self) -> None:
         self._refresh_facts()
@@ -91,11 +112,25 @@ class ModelPanel(Vertical):
             return
         self.set_class(self.error is not None, "-error")
         text = (
-            "resolving…"
+            t("resolving…", "調べています…").get(self.lang)
             if self.loading
             else self.error or (facts_text(self.facts) if self.facts else "")
         )
+        typed = self.query_one("#model-input", Input).value.strip()
+        if typed and typed != self.model and not self.loading:
+            text = (
+                t(
+                    f"Enter to apply (the facts below are still for {self.model})",
+                    f"Enter で適用（下の情報はまだ {self.model} のものです）",
+                ).get(self.lang)
+                + "\n"
+                + text
+            )
         self.query_one("#facts", Static).update(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._refresh_facts()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
