@@ -15,8 +15,10 @@ from tui.adapters.remote import (
     read_api_key,
     watch,
 )
+from tui.adapters.remote_hub import RemoteRun, RemoteWatcher, WatchHub
 from tui.core.errors import UserError
-from tui.core.watchstate import as_json, backoff, transition
+from tui.core.metrics import MetricsSample
+from tui.core.watchstate import ServerFacts, WatchSample, as_json, backoff, transition
 
 from .local_http import FakeVllm, LocalServer, Route, free_port
 
@@ -191,3 +193,38 @@ async def test_watch_streams_every_server_until_stopped(vllm):
             stop.set()
     assert seen[vllm.server.url][:3] == ["ready"] * 3
     assert set(seen[missing]) == {"unreachable"}
+
+
+def fixed(url: str, state: str, gen: float | None, t: float) -> WatchSample:
+    return WatchSample(
+        url=url,
+        time=t,
+        state=state,
+        message="" if state == "ready" else "connection refused or host unreachable",
+        facts=ServerFacts(model="tiny", vllm_version="0.32.0"),
+        metrics=MetricsSample(gen_tps=gen) if state == "ready" else None,
+        retry_in_s=None if state == "ready" else 2.0,
+    )
+
+
+async def test_the_monitor_view_of_a_watched_server_replays_then_follows():
+    url = "http://10.0.0.5:8000"
+    hub = WatchHub([RemoteServer(url)])
+    for i in range(40):
+        hub.add(fixed(url, "ready", float(i), i))
+    watcher = RemoteWatcher(hub, url)
+    first = await watcher.step()
+    assert first.metrics is not None and first.metrics.gen_tps == 10.0  # the last 30 replayed
+    assert any("not available from the API" in line for line in first.lines)
+    assert first.state.state == "ready" and first.state.vllm_version == "0.32.0"
+    for _ in range(29):
+        await watcher.step()
+    assert (await watcher.step()).metrics is None  # caught up
+    hub.add(fixed(url, "unreachable", None, 41))
+    gone = await watcher.step()
+    assert gone.state.state == "unreachable" and any("gone" in line for line in gone.lines)
+    run = RemoteRun(hub, url)
+    assert run.model == "tiny" and not run.alive() and run.remote
+    watcher.stop_requested = True
+    updates = [u async for u in watcher.follow(0)]
+    assert [u.alive for u in updates] == [False]
