@@ -154,6 +154,11 @@ def launch(
     when something else holds the port (the run then fails, and is never reported ready:
     readiness needs our own process to own the listening socket).
     """
+    from tui.core.multinode_checks import ray_refusal
+
+    refusal = ray_refusal(cfg, install.device)
+    if refusal and not force:
+        raise UserError(refusal)
     argv = build_argv(
         cfg, install.prefix, model_positional=install.model_positional, version=install.version
     ) + list(extra_args)

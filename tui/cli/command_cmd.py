@@ -7,6 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from tui.cli.common import Parser, add_config_sources, build_config, installed_vllm, print_json
+from tui.cli.nodes_opts import (
+    BRINGUP_FORMATS,
+    add_bringup_options,
+    bringup_text,
+    nodes_config,
+    nodes_extra,
+)
 from tui.core.commands import build_argv, build_env, dump_yaml, mask_env, one_line, shell_script
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
@@ -96,7 +103,7 @@ def main(_name: str, argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--format",
-        choices=("shell", "yaml", "json", "argv", *EXPORT_FORMATS),
+        choices=("shell", "yaml", "json", "argv", *EXPORT_FORMATS, *BRINGUP_FORMATS),
         default="shell",
         help="docker: a `docker run`; compose: a compose.yaml service; k8s: Deployment + Service "
         "(a LeaderWorkerSet for several nodes)",
@@ -108,14 +115,24 @@ def main(_name: str, argv: Sequence[str]) -> int:
         "--vllm-version", metavar="V", help="target vLLM version (defaults differ between releases)"
     )
     add_export_options(parser)
+    add_bringup_options(parser)
     add_config_sources(parser)
     ns, rest = parser.parse_known_args(list(argv))
-    cfg = build_config(ns, rest)
+    cfg = nodes_config(ns, build_config(ns, rest))
     version, known = installed_vllm_options(ns.vllm_version)
-    findings = validate(cfg, Context(vllm_version=ns.vllm_version or version, known_options=known))
+    findings = validate(
+        cfg,
+        Context(
+            vllm_version=ns.vllm_version or version,
+            known_options=known,
+            extra=nodes_extra(ns, cfg),
+        ),
+    )
     argv_out = build_argv(cfg, version=ns.vllm_version)
     env = mask_env(build_env(cfg), ns.show_secrets)
-    if ns.format in EXPORT_FORMATS:
+    if ns.format in BRINGUP_FORMATS:
+        sys.stdout.write(bringup_text(ns, cfg, ns.vllm_version))
+    elif ns.format in EXPORT_FORMATS:
         sys.stdout.write(export_text(ns, cfg, ns.vllm_version or version))
     elif ns.format == "json":
         print_json({"argv": argv_out, "env": env, "findings": [f.as_json() for f in findings]})

@@ -13,6 +13,7 @@ from tui.cli.common import (
     print_json,
     table,
 )
+from tui.cli.nodes_opts import add_nodes_arg, choose_nodes, render_nodes
 from tui.core.bounds import (
     MAX_GPU_GIB,
     MAX_GPUS,
@@ -22,6 +23,7 @@ from tui.core.bounds import (
     check_world_size,
     version_arg,
 )
+from tui.core.catalog.parallel import world_size
 from tui.core.errors import UserError
 from tui.core.gpu_catalog import GPU_CATALOG, GiB, GpuSpec, custom_gpu, find_gpu
 from tui.core.plan import PlanResult, plan
@@ -101,6 +103,7 @@ def main(_name: str, argv: Sequence[str]) -> int:
         help="OpenAI server (default) or the LLM class",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object")
+    add_nodes_arg(parser)
     add_config_sources(parser)
     ns, rest = parser.parse_known_args(list(argv))
     if ns.num_gpus is not None and ns.num_gpus < 1:
@@ -109,13 +112,15 @@ def main(_name: str, argv: Sequence[str]) -> int:
     from tui.adapters.model_source import resolve_model
 
     facts = resolve_model(cfg.model)
-    need = (
-        int(cfg.get("tensor_parallel_size") or 1)
-        * int(cfg.get("pipeline_parallel_size") or 1)
-        * int(cfg.get("data_parallel_size") or 1)
-    )
+    need = world_size(cfg)
     check_world_size(need)
-    gpus, planning, why = choose_gpus(ns.gpu, ns.gpu_memory_gib, ns.num_gpus, need)
+    layout = choose_nodes(ns.nodes, ns.num_gpus, cfg) if ns.nodes else None
+    gpus, planning, why = choose_gpus(
+        ns.gpu or (layout.gpu_type if layout and not ns.gpu_memory_gib else None),
+        ns.gpu_memory_gib,
+        layout.gpus_total if layout else ns.num_gpus,
+        need,
+    )
     result = plan(
         facts,
         cfg,
@@ -124,6 +129,8 @@ def main(_name: str, argv: Sequence[str]) -> int:
         vllm_version=ns.vllm_version or installed_version(),
         engine=ns.engine,
         entry=ns.entry,
+        nodes=ns.nodes,
+        cluster=layout.cluster if layout else None,
     )
     if result.input_errors:
         raise UserError("; ".join(f.message.en for f in result.input_errors))
@@ -134,9 +141,13 @@ def main(_name: str, argv: Sequence[str]) -> int:
         data["model_source"] = facts.source
         data["findings"] = [f.as_json() for f in result.findings]
         data["notes"] = list(facts.notes) + data["notes"]  # type: ignore[operator]
+        if result.nodes is not None:
+            data["nodes"] = result.nodes.as_json() | {
+                "gpus_per_node_source": layout and layout.source
+            }
         print_json(data)
         return 0
-    print(render(result, facts.source, why))
+    print(render(result, facts.source, why) + (render_nodes(result.nodes) if result.nodes else ""))
     return 0
 
 

@@ -10,11 +10,13 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from tui.core.catalog.parallel import world_size
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
-from tui.core.multinode import Cluster
+from tui.core.gpu_catalog import GiB
+from tui.core.multinode import Cluster, NodePlan
 
 MAX_NODES = 1024
 
@@ -82,3 +84,119 @@ def _reachable_cluster() -> Cluster | None:
         print(f"vllm-tui: note: no Ray cluster ({exc})", file=sys.stderr)
         return None
     return cluster if cluster.backend else None
+
+
+def render_nodes(layout: NodePlan) -> str:
+    """The per-node and per-stage lines under a text estimate."""
+    lines = [
+        "",
+        f"nodes: {layout.nodes} x {layout.gpus_per_node} GPUs = {layout.gpus_total}; "
+        f"TP {layout.tp} x PP {layout.pp} x DP {layout.dp} = {layout.world_size}"
+        + (f"  ({layout.missing_gpus} GPUs missing)" if layout.missing_gpus else ""),
+    ]
+    for s in layout.stages:
+        weights = (
+            f", weights {s.weights_bytes / GiB:.2f} GiB per GPU"
+            if s.weights_bytes is not None
+            else ""
+        )
+        where = ", ".join(map(str, s.nodes))
+        lines.append(
+            f"  stage {s.index}: {s.layers} layers on node {where} ({s.gpus} GPUs){weights}"
+        )
+    return "\n".join(lines)
+
+
+BRINGUP_FORMATS = ("ray", "nodes")
+
+
+def add_bringup_options(parser: argparse.ArgumentParser) -> None:
+    """`command`'s options for several nodes (`--format ray|nodes`, and `--nodes` for k8s)."""
+    group = parser.add_argument_group("several nodes (--format ray | nodes)")
+    group.add_argument(
+        "--nodes",
+        type=_nodes_arg,
+        metavar="N",
+        help="plan for N nodes (--num-gpus then counts the GPUs of one node)",
+    )
+    group.add_argument("--num-gpus", type=_gpus_arg, metavar="N", help="GPUs per node")
+    group.add_argument(
+        "--head-address",
+        metavar="IP",
+        default="HEAD_IP",
+        help="the head node's address the others reach (default: a HEAD_IP placeholder)",
+    )
+    group.add_argument(
+        "--ifname", metavar="IF", help="network interface for NCCL/GLOO (e.g. eth0, ib0)"
+    )
+    group.add_argument(
+        "--bringup-port",
+        type=int,
+        metavar="P",
+        help="ray: the head's Ray port (6379); nodes: --master-port (29500)",
+    )
+
+
+def _gpus_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--num-gpus {text!r} is not a whole number") from None
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError("--num-gpus must be between 1 and 1024")
+    return value
+
+
+def bringup_layout(ns: argparse.Namespace, cfg: ServeConfig) -> NodesChoice | None:
+    """The nodes `command` plans for (asked once per run; None without --nodes)."""
+    cached = getattr(ns, "_layout", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    if ns.format in BRINGUP_FORMATS and not ns.nodes:
+        raise UserError(f"--format {ns.format} needs --nodes N")
+    if not ns.nodes:
+        return None
+    layout = choose_nodes(ns.nodes, ns.num_gpus, cfg)
+    ns._layout = layout
+    return layout
+
+
+def nodes_extra(ns: argparse.Namespace, cfg: ServeConfig) -> dict[str, object]:
+    """Validation context for the multi-node checks."""
+    layout = bringup_layout(ns, cfg)
+    if layout is None:
+        return {}
+    extra: dict[str, object] = {"nodes": layout.nodes, "gpus_per_node": layout.gpus_per_node}
+    if layout.cluster is not None:
+        extra["cluster"] = layout.cluster
+    if ns.ifname:
+        extra["ifname"] = ns.ifname
+    return extra
+
+
+def nodes_config(ns: argparse.Namespace, cfg: ServeConfig) -> ServeConfig:
+    """With --nodes and no layout chosen: TP = GPUs per node, PP = nodes (vLLM's advice)."""
+    from tui.core.multinode import default_layout
+
+    layout = bringup_layout(ns, cfg)
+    return cfg if layout is None else default_layout(cfg, layout.nodes, layout.gpus_per_node)
+
+
+def bringup_text(ns: argparse.Namespace, cfg: ServeConfig, version: str | None) -> str:
+    from tui.core.commands import nodes_bringup, ray_bringup, render_bringup
+
+    layout = bringup_layout(ns, cfg)
+    assert layout is not None
+    build = ray_bringup if ns.format == "ray" else nodes_bringup
+    options: dict[str, Any] = {"head": ns.head_address, "ifname": ns.ifname}
+    if ns.bringup_port:
+        options["port"] = ns.bringup_port
+    scripts = build(
+        cfg,
+        layout.nodes,
+        layout.gpus_per_node,
+        show_secrets=ns.show_secrets,
+        version=version,
+        **options,
+    )
+    return render_bringup(scripts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tui.core.catalog import CATALOG, FlagSpec
@@ -146,19 +147,28 @@ def shell_script(
     version: str | None = None,
 ) -> str:
     """A copy-pasteable script: exports, then the command with one flag per line."""
-    env = mask_env(build_env(cfg), show_secrets)
     lines = ["#!/usr/bin/env bash", "set -euo pipefail"]
+    lines += export_lines(mask_env(build_env(cfg), show_secrets))
+    lines.append(multiline(build_argv(cfg, prefix, version=version), len(prefix) + 1))
+    return "\n".join(lines) + "\n"
+
+
+def export_lines(env: dict[str, str]) -> list[str]:
+    """`export` lines; a masked secret must come from the caller's environment."""
+    lines = []
     for key, value in env.items():
         if value == MASK:
             lines.append(f'export {key}="${{{key}:?set {key} in your environment}}"')
         else:
             lines.append(f"export {key}={shlex.quote(value)}")
-    argv = build_argv(cfg, prefix, version=version)
-    head = " ".join(shlex.quote(a) for a in argv[: len(prefix) + 1])
-    rest = _pairs(argv[len(prefix) + 1 :])
-    body = [head] + ["  " + " ".join(shlex.quote(a) for a in chunk) for chunk in rest]
-    lines.append(" \\\n".join(body))
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def multiline(argv: Sequence[str], head: int) -> str:
+    """The command with its first `head` words on one line, then one flag per line."""
+    first = " ".join(shlex.quote(a) for a in argv[:head])
+    body = [first] + ["  " + " ".join(shlex.quote(a) for a in c) for c in _pairs(argv[head:])]
+    return " \\\n".join(body)
 
 
 def one_line(argv: Sequence[str]) -> str:
@@ -174,3 +184,123 @@ def _pairs(args: Sequence[str]) -> list[list[str]]:
         else:
             chunks[-1].append(arg)
     return chunks
+
+
+# -- several nodes: the bring-up, one script per node ------------------------------------
+
+RAY_PORT = 6379
+MASTER_PORT = 29500
+HEAD_PLACEHOLDER = "HEAD_IP"
+
+
+@dataclass(frozen=True)
+class NodeScript:
+    """What to run on one node; `serve` is its `vllm serve` argv, when it runs one."""
+
+    node: int
+    role: str
+    """"head" or "worker"."""
+    script: str
+    serve: tuple[str, ...] | None = None
+
+
+def _network_lines(ifname: str | None) -> list[str]:
+    if ifname:
+        return [
+            f"export NCCL_SOCKET_IFNAME={shlex.quote(ifname)}",
+            f"export GLOO_SOCKET_IFNAME={shlex.quote(ifname)}",
+        ]
+    return [
+        "# With several network interfaces, name the one that reaches the other nodes:",
+        "# export NCCL_SOCKET_IFNAME=eth0 GLOO_SOCKET_IFNAME=eth0",
+    ]
+
+
+def _node_header(node: int, nodes: int, role: str, env: dict[str, str], ifname: str | None) -> list[str]:  # fmt: skip
+    return [
+        f"# ---- node {node} of {nodes} ({role}) ----",
+        "set -euo pipefail",
+        *_network_lines(ifname),
+        "# and, when vLLM picks the wrong address, this node's own IP on it:",
+        "# export VLLM_HOST_IP=<this node's IP>",
+        *export_lines(env),
+    ]
+
+
+def ray_bringup(
+    cfg: ServeConfig,
+    nodes: int,
+    gpus_per_node: int,
+    *,
+    head: str = HEAD_PLACEHOLDER,
+    port: int = RAY_PORT,
+    ifname: str | None = None,
+    show_secrets: bool = False,
+    version: str | None = None,
+    prefix: Sequence[str] = SERVE,
+) -> list[NodeScript]:
+    """vLLM's Ray recipe: `ray start` on every node, then `vllm serve ... --distributed-executor-
+    backend ray` on the head (TP = GPUs per node and PP = nodes unless the config says)."""
+    from tui.core.multinode import default_layout
+
+    serve_cfg = default_layout(cfg, nodes, gpus_per_node).set("distributed_executor_backend", "ray")
+    env = mask_env(build_env(serve_cfg), show_secrets)
+    argv = tuple(build_argv(serve_cfg, prefix, version=version))
+    workers = nodes - 1
+    head_lines = [
+        *_node_header(0, nodes, "head", env, ifname),
+        f"ray start --head --port {port}",
+        f"# Wait until the {workers} worker node(s) joined: `ray status` lists {nodes} nodes "
+        f"and {nodes * gpus_per_node} GPUs.",
+        multiline(argv, len(prefix) + 1),
+    ]
+    out = [NodeScript(0, "head", "\n".join(head_lines) + "\n", argv)]
+    for node in range(1, nodes):
+        lines = [
+            *_node_header(node, nodes, "worker", env, ifname),
+            f"ray start --address {head}:{port}",
+        ]
+        out.append(NodeScript(node, "worker", "\n".join(lines) + "\n"))
+    return out
+
+
+def nodes_bringup(
+    cfg: ServeConfig,
+    nodes: int,
+    gpus_per_node: int,
+    *,
+    head: str = HEAD_PLACEHOLDER,
+    port: int = MASTER_PORT,
+    ifname: str | None = None,
+    show_secrets: bool = False,
+    version: str | None = None,
+    prefix: Sequence[str] = SERVE,
+) -> list[NodeScript]:
+    """vLLM's own multi-node mode (no Ray): one `vllm serve` per node with --nnodes,
+    --node-rank, --master-addr and --master-port; the followers run --headless."""
+    from tui.core.multinode import default_layout
+
+    serve_cfg = default_layout(cfg, nodes, gpus_per_node)
+    if serve_cfg.get("distributed_executor_backend") == "ray":
+        serve_cfg = serve_cfg.unset("distributed_executor_backend")
+    env = mask_env(build_env(serve_cfg), show_secrets)
+    base = build_argv(serve_cfg, prefix, version=version)
+    out = []
+    for node in range(nodes):
+        argv = (
+            *base,
+            *("--nnodes", str(nodes), "--node-rank", str(node)),
+            *("--master-addr", head, "--master-port", str(port)),
+            *(("--headless",) if node else ()),
+        )
+        role = "head" if node == 0 else "worker"
+        lines = [*_node_header(node, nodes, role, env, ifname), multiline(argv, len(prefix) + 1)]
+        out.append(NodeScript(node, role, "\n".join(lines) + "\n", argv))
+    return out
+
+
+def render_bringup(scripts: Sequence[NodeScript]) -> str:
+    """All nodes' scripts, one after the other, each under its own heading."""
+    return "#!/usr/bin/env bash\n# Run each node's part on that node.\n\n" + "\n".join(
+        s.script for s in scripts
+    )

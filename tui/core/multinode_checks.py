@@ -13,6 +13,7 @@ from tui.core.catalog import t
 from tui.core.catalog.parallel import world_size
 from tui.core.config import ServeConfig
 from tui.core.fix import Fix
+from tui.core.gpu_catalog import GpuSpec
 from tui.core.multinode import Cluster
 
 if TYPE_CHECKING:
@@ -41,12 +42,12 @@ def multinode_findings(cfg: ServeConfig, ctx: Context) -> list[Finding]:
     if not nodes:
         return out
     gpn = extra.get("gpus_per_node") or (cluster.gpus_per_node if cluster else 0)
-    out += _capacity(cfg, int(nodes), int(gpn), cluster)
+    out += _capacity(cfg, int(nodes), int(gpn), cluster, ctx.gpus)
     if cluster is not None and cluster.backend is not None:
         out += _cluster_health(cluster, ctx.vllm_version)
     if nodes > 1:
         out += _model_reach(cfg, extra.get("model_is_local"))
-        out += _network(cfg)
+        out += _network(cfg, bool(extra.get("ifname")))
     return out
 
 
@@ -72,7 +73,9 @@ def _ray_on_cpu(cfg: ServeConfig, device: str | None) -> list[Finding]:
     ]
 
 
-def _capacity(cfg: ServeConfig, nodes: int, gpn: int, cluster: Cluster | None) -> list[Finding]:
+def _capacity(
+    cfg: ServeConfig, nodes: int, gpn: int, cluster: Cluster | None, gpus: tuple[GpuSpec, ...]
+) -> list[Finding]:
     tp = int(cfg.get("tensor_parallel_size") or 1)
     pp = int(cfg.get("pipeline_parallel_size") or 1)
     dp = world_size(cfg) // (tp * pp)
@@ -82,7 +85,7 @@ def _capacity(cfg: ServeConfig, nodes: int, gpn: int, cluster: Cluster | None) -
     if gpn and need > have:
         missing = need - have
         more_nodes = -(-missing // gpn)
-        kind = (cluster.gpu_types[0] + " ") if cluster and len(cluster.gpu_types) == 1 else ""
+        kind = _gpu_kind(cluster, gpus)
         fix = None
         if tp * dp <= have and have // (tp * dp) >= 1 and pp > have // (tp * dp):
             new_pp = have // (tp * dp)
@@ -127,6 +130,15 @@ def _capacity(cfg: ServeConfig, nodes: int, gpn: int, cluster: Cluster | None) -
             )
         )
     return out
+
+
+def _gpu_kind(cluster: Cluster | None, gpus: tuple[GpuSpec, ...]) -> str:
+    """'H100 ' when every GPU is of one known kind (for "8 H100 GPUs missing")."""
+    if cluster is not None and cluster.backend:
+        kinds = [k for k in cluster.gpu_types if k != "unknown"]
+        return kinds[0] + " " if len(kinds) == 1 and len(cluster.gpu_types) == 1 else ""
+    names = {g.name.split(" ")[0] for g in gpus}
+    return names.pop() + " " if len(names) == 1 else ""
 
 
 def _cluster_health(cluster: Cluster, local_version: str | None) -> list[Finding]:
@@ -213,11 +225,11 @@ def _model_reach(cfg: ServeConfig, model_is_local: bool | None) -> list[Finding]
     ]
 
 
-def _network(cfg: ServeConfig) -> list[Finding]:
+def _network(cfg: ServeConfig, ifname_given: bool) -> list[Finding]:
     env = dict(cfg.env)
-    missing = [name for name in NETWORK_ENV if name not in env]
+    missing = [name for name in NETWORK_ENV[:2] if name not in env]
     out: list[Finding] = []
-    if missing:
+    if missing and not ifname_given:
         out.append(
             _finding(
                 "info",
@@ -245,3 +257,9 @@ def _network(cfg: ServeConfig) -> list[Finding]:
         )
     )
     return out
+
+
+def ray_refusal(cfg: ServeConfig, installed_device: str) -> str | None:
+    """Why the installed vLLM cannot launch `cfg` at all (the CPU build with Ray), or None."""
+    found = _ray_on_cpu(cfg, installed_device)
+    return found[0].message.en if found else None
