@@ -137,7 +137,7 @@ def load_cases(path: Path = CASES) -> list[Case]:
         if raw.get("kv_cache_dtype", "auto").startswith("fp8"):
             flags += ["--kv-cache-dtype", "fp8"]
         dtype = (raw.get("dtype") or "").split()[0]
-        if dtype in ("float16", "bfloat16") and dtype != arch.get("torch_dtype"):
+        if dtype in ("float16", "bfloat16", "float32") and dtype != arch.get("torch_dtype"):
             flags += ["--dtype", dtype]
         for key, flag in (
             ("tensor_parallel_size", "--tensor-parallel-size"),

@@ -193,7 +193,17 @@ def print_terms(scored: list[Scored]) -> None:
         _summary(f"  {key} |error| GiB", values, unit="")
 
 
-FAMILY_CONSTANTS = ("NON_TORCH_TP1", "NON_TORCH_NVLINK", "NON_TORCH_PCIE")
+# Which release families' logs each per-release non-torch row was measured on (see
+# tui/core/memory_model.py). Holding a family out drops the rows only it measured.
+ROW_SOURCES = {
+    ("NON_TORCH_BASE", "0.6.5"): {"V0 (<=0.8)", "0.10"},
+    ("NON_TORCH_BASE", "0.11.0"): {"0.11", "0.15", "0.16", "0.17"},
+    ("NON_TORCH_BASE", "0.18.0"): {"0.18", "0.19"},
+    ("NON_TORCH_NVLINK", "0.6.5"): {"0.10"},
+    ("NON_TORCH_NVLINK", "0.11.0"): {"0.11"},
+    ("NON_TORCH_NVLINK", "0.19.0"): {"0.19"},
+    ("NON_TORCH_PCIE", "0.6.5"): {"0.10"},
+}
 
 
 def family(case: Case) -> str:
@@ -203,25 +213,26 @@ def family(case: Case) -> str:
     return f"{v[0]}.{v[1]}" if v is not None else "unknown"
 
 
-def constants_from_logs(scored: list[Scored]) -> dict[str, float]:
-    """The log-measured constants, re-derived from these cases' own breakdown lines."""
-    out: dict[str, float] = {}
-    tp1 = [s.case.raw["non_torch_gib"] * GiB for s in scored
-           if s.case.raw.get("non_torch_gib") and s.est.engine == "V1" and _world(s) == 1]  # fmt: skip
-    if tp1:
-        out["NON_TORCH_TP1"] = statistics.median(tp1)
-    base = out.get("NON_TORCH_TP1", mm.NON_TORCH_TP1)
-    for name, nvlink in (("NON_TORCH_NVLINK", True), ("NON_TORCH_PCIE", False)):
-        multi = [s.case.raw["non_torch_gib"] * GiB - base for s in scored
-                 if s.case.raw.get("non_torch_gib") and _world(s) > 1 and s.gpu is not None
-                 and mm.has_nvlink(s.gpu) == nvlink]  # fmt: skip
-        if multi:
-            out[name] = max(0.0, statistics.median(multi))
+def tables_without(fam: str) -> dict[str, tuple[tuple[str, float], ...]]:
+    """The non-torch tables with the rows measured only on `fam` removed; a table left empty
+    borrows the remaining rows of the NVLink table (the nearest measurement there is)."""
+    out: dict[str, tuple[tuple[str, float], ...]] = {}
+    for name in ("NON_TORCH_BASE", "NON_TORCH_NVLINK", "NON_TORCH_PCIE"):
+        rows = tuple(
+            (since, v) for since, v in getattr(mm, name)
+            if not ROW_SOURCES.get((name, since), set()) <= {fam}
+        )  # fmt: skip
+        out[name] = rows
+    if not out["NON_TORCH_PCIE"]:
+        out["NON_TORCH_PCIE"] = out["NON_TORCH_NVLINK"][:1] or mm.NON_TORCH_PCIE
+    for name, rows in out.items():
+        if not rows:
+            out[name] = getattr(mm, name)
     return out
 
 
 @contextmanager
-def constants(values: dict[str, float]) -> Iterator[None]:
+def constants(values: dict[str, Any]) -> Iterator[None]:
     saved = {k: getattr(mm, k) for k in values}
     try:
         for k, v in values.items():
@@ -232,15 +243,15 @@ def constants(values: dict[str, float]) -> Iterator[None]:
             setattr(mm, k, v)
 
 
-def print_lorfo(cases: list[Case], scored: list[Scored]) -> None:
-    """Leave one release family out: constants from the other families, scored on this one."""
-    print("\nLeave-one-release-family-out (log-measured constants re-derived without the family)")
-    fams = sorted({family(s.case) for s in scored})
+def print_lorfo(scored: list[Scored]) -> None:
+    """Leave one release family out: the log-measured rows of that family removed, scored on
+    it. Everything else in the model is read from vLLM's code, so this is where fitting would
+    show."""
+    print("\nLeave-one-release-family-out (non-torch rows measured on the family removed)")
     held_all: list[float] = []
-    for fam in fams:
+    for fam in sorted({family(s.case) for s in scored}):
         inside = [s for s in scored if family(s.case) == fam]
-        others = [s for s in scored if family(s.case) != fam]
-        with constants(constants_from_logs(others)):
+        with constants(dict(tables_without(fam))):
             again = score_all([s.case for s in inside])
         held = [e for e in (s.kv_err for s in again) if e is not None]
         base = [e for e in (s.kv_err for s in inside) if e is not None]
@@ -251,8 +262,6 @@ def print_lorfo(cases: list[Case], scored: list[Scored]) -> None:
                   f"(in-sample {statistics.median(base):5.2f}%)  max {max(held):6.2f}%  "
                   f"wrong verdicts {wrong}")  # fmt: skip
     _summary("  held-out available KV |error| %", held_all)
-    print("  constants from all families (GiB):",
-          {k: round(v / GiB, 3) for k, v in constants_from_logs(scored).items()})  # fmt: skip
 
 
 def main() -> int:
@@ -273,14 +282,18 @@ def main() -> int:
           f"  states {totals['states']}")  # fmt: skip
     print(f"failed re-runs reconstructed from error messages (GPU/other settings partly unknown): "
           f"{sum(reruns)}/{len(reruns)} not called 'starts'")  # fmt: skip
-    print_terms(scored)
-    print_lorfo(cases, scored)
+    extra_scored: list[Scored] = []
     if EXTRA.exists():
-        extra = load_cases(EXTRA)
-        print(f"\nExtra real cases ({EXTRA.name}, not used for any constant)\n")
-        ex = print_table(score_all(extra))
+        extra_cases = load_cases(EXTRA)
+        print(f"\nExtra real cases ({EXTRA.name}; sources and verbatim lines in the file)\n")
+        extra_scored = score_all(extra_cases)
+        ex = print_table(extra_scored)
+        _summary("extra: weights |error| %", ex["w"])
         _summary("extra: available KV |error| %", ex["kv"])
-        print(f"extra: verdicts right {sum(ex['verdicts'])}/{len(ex['verdicts'])} {ex['states']}")
+        print(f"extra: tokens exact {sum(ex['tok'])}/{len(ex['tok'])}; verdicts right "
+              f"{sum(ex['verdicts'])}/{len(ex['verdicts'])} {ex['states']}")  # fmt: skip
+    print_terms(scored + extra_scored)
+    print_lorfo(scored + extra_scored)
     return 0
 
 

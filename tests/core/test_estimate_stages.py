@@ -38,7 +38,8 @@ def rules(version: str, **kw):
         ("0.10.1", None, "FlashInfer", mm.LOGITS_FP32 + mm.FLASHINFER_PATH),
         ("0.10.2", None, "sort", mm.LOGITS_FP32 + mm.SORT_PATH),
         ("0.11.0", None, "sort", mm.LOGITS_FP32 + mm.SORT_PATH),
-        ("0.16.0", None, "Triton", mm.LOGITS_FP32 + mm.TRITON_PATH),
+        ("0.16.0", None, "sort", mm.LOGITS_FP32 + mm.SORT_PATH),
+        ("0.17.0", None, "Triton", mm.LOGITS_FP32 + mm.TRITON_PATH),
         ("0.32.0", None, "Triton", mm.LOGITS_FP32 + mm.TRITON_PATH),
     ],
 )
@@ -77,18 +78,33 @@ def test_only_the_last_pipeline_stage_samples():
     assert last.value > first.value
 
 
-def test_non_torch_by_world_size_link_and_era():
+def test_non_torch_by_tp_link_and_release():
     r = rules("0.11.0")
+    base = mm.by_release(mm.NON_TORCH_BASE, "0.11.0")
     tp1 = mm.non_torch(1, H100, r)
     nvlink = mm.non_torch(2, H100, r)
     pcie = mm.non_torch(8, L40S, r)
-    assert tp1.value == mm.NON_TORCH_TP1
-    assert nvlink.value == mm.NON_TORCH_TP1 + mm.NON_TORCH_NVLINK
-    assert pcie.value == mm.NON_TORCH_TP1 + mm.NON_TORCH_PCIE
-    assert nvlink.high >= mm.NON_TORCH_NVLS_HIGH  # NVLS buffers on NVSwitch Hopper: band top
+    assert tp1.value == base
+    assert nvlink.value == base + mm.by_release(mm.NON_TORCH_NVLINK, "0.11.0")
+    assert pcie.value == base + mm.by_release(mm.NON_TORCH_PCIE, "0.11.0")
+    assert nvlink.high >= mm.NON_TORCH_NVLS_HIGH  # NCCL NVLS buffers on NVSwitch Hopper
+    # Logged: TP 2 on H100, 0.54 GiB on 0.11.0 and ~2.1 GiB on 0.19.0.
+    assert nvlink.value / GiB == pytest.approx(0.54, abs=0.03)
+    assert mm.non_torch(2, H100, rules("0.19.0")).value / GiB == pytest.approx(2.1, abs=0.05)
+    # Pipeline stages only: no all-reduce buffers (the caller passes TP, not TP x PP).
+    assert mm.non_torch(1, H100, rules("0.19.0")).value == mm.by_release(
+        mm.NON_TORCH_BASE, "0.19.0"
+    )
     old = mm.non_torch(1, H100, rules("0.6.4", engine="V0"))
-    assert old.value == mm.NON_TORCH_TP1 + mm.CUDA_CONTEXT  # < 0.6.5 counted the context
+    assert old.value == mm.by_release(mm.NON_TORCH_BASE, "0.6.4") + mm.CUDA_CONTEXT
     assert {tp1.provenance, nvlink.provenance, old.provenance} == {"guess"}
+
+
+def test_by_release_picks_the_newest_row_at_or_below():
+    table = (("0.6.5", 1.0), ("0.11.0", 2.0), ("0.19.0", 3.0))
+    assert [mm.by_release(table, v) for v in ("0.6.0", "0.10.2", "0.11.0", "0.18.9", "0.32.0")] == [
+        1.0, 1.0, 2.0, 2.0, 3.0,
+    ]  # fmt: skip
 
 
 def test_three_states_and_what_surely_fits():

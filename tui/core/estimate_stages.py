@@ -223,7 +223,7 @@ def overheads(
             )
             for s, a in enumerate(acts)
         ]
-    nt = non_torch(inp.world, inp.gpu, inp.rules)
+    nt = non_torch(inp.tp, inp.gpu, inp.rules)
     busiest = max(s.layers for s in weights.stages)
     graph = cuda_graph(facts, busiest, inp.rules, inp.tp, inp.dtype_bytes, inp.ep, inp.eager)
     exact = "measured on your earlier run of this combination"

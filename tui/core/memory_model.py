@@ -59,10 +59,15 @@ are freed, so the sort is the peak: 32 B on top of the fp32 logits."""
 FLASHINFER_PATH = 4.0 + 4.0
 """flashinfer top_k_top_p_sampling_from_logits: one fp32 probability buffer plus its output;
 no sort (FlashInfer's rejection sampling)."""
-TRITON_PATH = 12.0
-"""apply_top_k_top_p_triton (default from vLLM PR #33538): in place on the fp32 logits with a
-scratch of 384 MB per 256 x 131072 logits (11.4 B, the PR's own measurement); then softmax
-probs, the exponential noise q and probs.div(q) (3 x 4 B) are alive together: 12 B."""
+TRITON_PATH = 4.0 + 4.0
+"""apply_top_k_top_p_triton (the default from 0.17.0: the Qwen3-14B version sweep drops from
+5.64 to 2.23 GiB between 0.16.0 and 0.17.0) masks the fp32 logits in place; then
+`probs = logits.softmax(fp32)` and the exponential noise `q` are alive together and
+sample_with_exponential_noise divides in place: 8 B."""
+TRITON_BUFFER_ROWS = 132
+"""The Triton kernel keeps a cached fp32 scratch of min(next_pow2(rows), SM count) x vocab
+(_TRITON_BUFFER_CACHE), allocated during the profile run. The SM count is the GPU's (H100:
+132); a guess for other GPUs, a few tens of MiB either way."""
 
 
 def sampler_path(rules: Rules) -> tuple[str, float, float, float]:
@@ -75,7 +80,7 @@ def sampler_path(rules: Rules) -> tuple[str, float, float, float]:
         # V0 profile_run samples max_num_seqs dummy requests with top_k = vocab - 1 and
         # top_p = 0.99 through the same PyTorch sort; FlashInfer only with the env opt-in.
         return "V0 sampler, PyTorch sort top-k/top-p", sort, flash, sort
-    if at_least(version, "0.16.0"):
+    if at_least(version, "0.17.0"):
         return "Triton top-k/top-p", triton, flash, sort
     if at_least(version, "0.9.0") and not at_least(version, "0.10.2"):
         # VLLM_USE_FLASHINFER_SAMPLER unset means "use FlashInfer when installed" in these
@@ -127,6 +132,8 @@ def activation_peak(
     logits = rules.profile_seqs * facts.vocab_size if last_stage else 0
     path, per, low, high = sampler_path(rules)
     held = rules.profile_tokens * facts.hidden_size * dtype_bytes + logits * dtype_bytes
+    if logits and "Triton" in path:
+        held += min(TRITON_BUFFER_ROWS, rules.profile_seqs) * facts.vocab_size * LOGITS_FP32
     basis = (
         f"profile run: the larger of a {rules.profile_tokens:,}-token forward and the sampler "
         f"over {rules.profile_seqs} x {facts.vocab_size:,} logits ({path})"
@@ -141,28 +148,33 @@ def activation_peak(
 
 
 # -- non-torch memory (utils/mem_utils.py: cudaMemGetInfo used minus torch's reserved) --------
-NON_TORCH_TP1 = 0.13 * GiB
-"""cuBLAS/cuBLASLt workspaces and other allocations outside PyTorch's allocator, counted from
-the init snapshot on (the CUDA context is in the baseline). Logs: 0.02-0.14 GiB (0.10-0.11)."""
-NON_TORCH_NVLINK = 0.40 * GiB
-"""TP/PP > 1 over NVLink: NCCL's per-peer channel buffers (more channels over NVLink) and the
-custom all-reduce IPC buffers. Logs: 0.54 GiB in all for TP 2 on H100 (0.11.0)."""
-NON_TORCH_PCIE = 0.08 * GiB
-"""TP/PP > 1 over PCIe: fewer NCCL channels and no custom all-reduce beyond 2 PCIe GPUs (vLLM
-disables it without full NVLink). Logs: 0.21 GiB in all for TP 8 on L40S (0.10.2)."""
-NON_TORCH_NVLS_HIGH = 2.2 * GiB
-"""NCCL's NVLink-SHARP buffers on NVSwitch Hopper/Blackwell systems: ~2.1 GiB per GPU logged
-for TP 2 on 0.19. Whether NCCL turns NVLS on depends on the machine, so it is the band's top."""
+# Measured in logs, per release (rows: since, bytes); each value holds until a newer row. The
+# benchmark's leave-one-release-family-out score drops the held-out family's rows.
+NON_TORCH_BASE: tuple[tuple[str, float], ...] = (
+    ("0.6.5", 0.05 * GiB),  # 0.7-0.10.2 logs: 0.01-0.09
+    ("0.11.0", 0.13 * GiB),  # 0.11.0 H100: 0.13-0.14
+    (
+        "0.18.0",
+        0.25 * GiB,
+    ),  # Qwen3-14B H100: 0.13 on 0.15-0.17, 0.25 from 0.18.0; 0.24-0.25 on 0.19
+)
+"""cuBLAS/cuBLASLt workspaces and other allocations outside PyTorch's allocator on one GPU,
+counted from the worker-init snapshot (the CUDA context is in the baseline)."""
+NON_TORCH_NVLINK: tuple[tuple[str, float], ...] = (
+    ("0.6.5", 0.10 * GiB),  # 0.10.1 A100 TP 2: ~0.1 left after the activation
+    ("0.11.0", 0.40 * GiB),  # 0.11.0 H100 TP 2: 0.54-0.55 in all
+    ("0.19.0", 1.85 * GiB),  # 0.19.0 H100 TP 2/4: 2.06-2.17 in all (NCCL NVLS buffers)
+)
+"""TP > 1 over NVLink: NCCL communicator buffers, custom all-reduce / symmetric-memory buffers,
+and on NVSwitch Hopper+ systems NCCL's NVLink-SHARP buffers (the 0.19 jump)."""
+NON_TORCH_PCIE: tuple[tuple[str, float], ...] = (("0.6.5", 0.15 * GiB),)
+"""TP > 1 over PCIe (custom all-reduce off beyond 2 PCIe GPUs): 0.21 GiB in all for TP 8 on
+L40S (0.10.2)."""
+NON_TORCH_NVLS_HIGH = 2.3 * GiB
+"""Band top on NVLink Hopper+ whatever the release: NVLS depends on NCCL and the machine."""
 NVLINK_FAMILIES = ("a100", "a800", "h100", "h800", "h200", "h20", "gh200", "b200", "b300", "gb200")
 """Data-centre parts that are normally built with NVLink (SXM boards). A guess per name: a PCIe
 A100/H100 without a bridge behaves like the PCIe case, which the band's low end covers."""
-
-
-def has_nvlink(gpu: GpuSpec) -> bool:
-    name = gpu.name.lower()
-    return any(f in name for f in NVLINK_FAMILIES) and "pcie" not in name
-
-
 CUDA_CONTEXT = 0.3 * GiB
 """vLLM < 0.6.5 (worker.py determine_num_available_blocks) took non-torch memory as
 `(total - free) - torch allocated` after the profile run, so it counted the CUDA context and
@@ -170,29 +182,47 @@ everything else the process (and any other process) held; PR #10511 (0.6.5) meas
 a baseline instead. The context's size is the driver's: ~0.3-0.5 GiB (0.35 logged on 0.6.4)."""
 
 
-def non_torch(world: int, gpu: GpuSpec, rules: Rules) -> Band:
-    if not at_least(rules.version, "0.6.5"):
+def by_release(table: tuple[tuple[str, float], ...], version: str | None) -> float:
+    """The newest row at or below `version` (the oldest row for older releases)."""
+    value = table[0][1]
+    for since, v in table:
+        if at_least(version, since):
+            value = v
+    return value
+
+
+def has_nvlink(gpu: GpuSpec) -> bool:
+    name = gpu.name.lower()
+    return any(f in name for f in NVLINK_FAMILIES) and "pcie" not in name
+
+
+def non_torch(tp: int, gpu: GpuSpec, rules: Rules) -> Band:
+    """Non-torch memory per GPU. Only the TP group allocates all-reduce buffers: pipeline
+    stages talk point to point, and the profile run sends nothing (PP 2/4 logged 0.07 GiB)."""
+    version = rules.version
+    base = by_release(NON_TORCH_BASE, version)
+    if not at_least(version, "0.6.5"):
         return Band(
-            NON_TORCH_TP1 + CUDA_CONTEXT,
+            base + CUDA_CONTEXT,
             CUDA_CONTEXT,
-            NON_TORCH_TP1 + 2 * CUDA_CONTEXT,
+            base + 2 * CUDA_CONTEXT,
             "guess",
             "vLLM < 0.6.5 counts the CUDA context as non-torch memory",
         )
-    if world == 1:
+    if tp == 1:
         return Band(
-            NON_TORCH_TP1, 0.0, 0.4 * GiB, "guess", "CUDA allocations outside PyTorch (cuBLAS)"
+            base, 0.0, base + 0.3 * GiB, "guess", "CUDA allocations outside PyTorch (cuBLAS)"
         )
     nvlink = has_nvlink(gpu)
-    comm = NON_TORCH_NVLINK if nvlink else NON_TORCH_PCIE
-    high = NON_TORCH_NVLS_HIGH if gpu.compute_capability >= (9, 0) else 0.9 * GiB
+    comm = by_release(NON_TORCH_NVLINK if nvlink else NON_TORCH_PCIE, version)
+    high = NON_TORCH_NVLS_HIGH if nvlink and gpu.compute_capability >= (9, 0) else 0.9 * GiB
     link = "NVLink" if nvlink else "PCIe"
     return Band(
-        NON_TORCH_TP1 + comm,
+        base + comm,
         0.1 * GiB,
-        high,
+        max(high, base + comm),
         "guess",
-        f"outside PyTorch: cuBLAS + NCCL/custom all-reduce buffers for TP/PP over {link}",
+        f"outside PyTorch: cuBLAS + NCCL/all-reduce buffers for TP {tp} over {link}",
     )
 
 
