@@ -427,3 +427,12 @@ def k8s_yaml(cfg: ServeConfig, target: Target) -> str:
     )
     docs = [yaml.safe_dump(o, sort_keys=False) for o in k8s_objects(cfg, target)]
     return head + "---\n" + "---\n".join(docs)
+
+
+def container_exports(cfg: ServeConfig, target: Target) -> dict[str, str]:
+    """The three container exports by the names the export dialog shows."""
+    return {
+        "docker run": docker_text(cfg, target),
+        "compose.yaml": compose_yaml(cfg, target),
+        "Kubernetes": k8s_yaml(cfg, target),
+    }

@@ -27,12 +27,10 @@ from tui.screens.modals import Dialog
 from tui.widgets.server_table import ServerTable
 
 HELP = t(
-    "Servers started elsewhere, read from /health, /version, /v1/models and /metrics. "
-    "Enter: that server's monitor. The startup memory report is not available from the API "
-    "(it is only in the server's log).",
-    "他で起動されたサーバーを /health・/version・/v1/models・/metrics から読み取ります。"
-    "Enter でそのサーバーのモニターを開きます。起動時のメモリ報告は API からは取得できません"
-    "（サーバーのログにだけ出ます）。",
+    "Read from each server's HTTP API. Enter: its monitor. Startup memory report: "
+    "not available from the API (only in the server's log).",
+    "各サーバーの HTTP API から読み取ります。Enter でモニター。起動時のメモリ報告は "
+    "API からは取得できません（サーバーのログのみ）。",
 )
 
 
@@ -108,11 +106,12 @@ class WatchScreen(Screen[None]):
             self.open_monitor(url)
 
     def open_monitor(self, url: str) -> None:
-        opener = getattr(self.app, "watch_remote", None)
-        if opener is None:
+        # The app's run session shows it like an attached run; its monitor follows it.
+        session = getattr(self.app, "session", None)
+        if session is None:
             self.notify("this app has no monitor screen", severity="error")
             return
-        opener(RemoteRun(self.hub, url), RemoteWatcher(self.hub, url))
+        session.watch_remote(RemoteRun(self.hub, url), RemoteWatcher(self.hub, url))
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
