@@ -16,8 +16,12 @@ from tui.core.catalog import CATALOG
 from tui.core.config import ServeConfig
 from tui.core.gpu_catalog import GiB
 
-#: Flags whose value is part of a record's key: those the catalog declares `affects_memory`.
-MEMORY_FLAGS = tuple(s.dest for s in CATALOG if s.affects_memory)
+
+def memory_flags() -> tuple[str, ...]:
+    """Flags whose value is part of a record's key: those the catalog declares `affects_memory`."""
+    return tuple(s.dest for s in CATALOG if s.affects_memory)
+
+
 TERMS = {
     "weights_gib": "weights",
     "activation_gib": "activation",
@@ -27,7 +31,7 @@ TERMS = {
 
 
 def key(gpu: str, cfg: ServeConfig, version: str | None) -> str:
-    flags = {d: cfg.get(d) for d in MEMORY_FLAGS if cfg.is_set(d)}
+    flags = {d: cfg.get(d) for d in memory_flags() if cfg.is_set(d)}
     raw = json.dumps([gpu, cfg.model, version, flags], sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 

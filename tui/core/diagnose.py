@@ -419,6 +419,10 @@ PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], Diagnosis]
         ),
     )  # fmt: skip
 )
+# Ray's failures live in their own module (it needs Diagnosis, defined above).
+from tui.core.diagnose_ray import RAY_PATTERNS  # noqa: E402
+
+PATTERNS = PATTERNS + RAY_PATTERNS
 _NEEDLES = tuple(p[0] for p in PATTERNS)
 
 

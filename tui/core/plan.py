@@ -18,8 +18,16 @@ INPUT_ERRORS = frozenset({"utilization-range", "range", "choice"})
 #: Codes that block a launch whatever flag they concern; the rest are declared on the flags
 #: (`FlagSpec.blocks_launch`), so a new rule about one flag is registered where the flag is.
 GENERAL_BLOCKING = frozenset({"flag-unknown-to-vllm", "vllm-version-mismatch"})
-#: Validation errors that also make the estimate's verdict "fails".
-BLOCKING = GENERAL_BLOCKING | frozenset(code for s in CATALOG for code in s.blocks_launch)
+
+
+def blocking_codes() -> frozenset[str]:
+    """Validation errors that also make the estimate's verdict "fails" (read from the catalog
+    at call time, so a flag declared with `blocks_launch` needs nothing else)."""
+    return GENERAL_BLOCKING | frozenset(code for s in CATALOG for code in s.blocks_launch)
+
+
+#: The same, as the catalog declares it at import (for `code in BLOCKING` callers).
+BLOCKING = blocking_codes()
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,8 @@ def plan(
         measured=dict(measured or {}),
     )
     est = estimate(facts, cfg, target)
-    blocking = [f for f in findings if f.level == "error" and f.code in BLOCKING]
+    codes = blocking_codes()
+    blocking = [f for f in findings if f.level == "error" and f.code in codes]
     if blocking:
         reasons = tuple(f.message.en for f in blocking) + est.reasons
         est = replace(
