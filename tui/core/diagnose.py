@@ -436,3 +436,6 @@ def diagnose(message: str) -> Diagnosis | None:
             if m:
                 return make(m)
     return None
+
+NEEDLES = _NEEDLES
+"""Substrings one of which every diagnosable message holds (the log prefilter uses them)."""

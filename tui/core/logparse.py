@@ -8,10 +8,12 @@ and very long lines are cut before any regex sees them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
 
+from tui.core.diagnose import NEEDLES as DIAGNOSIS_NEEDLES
 from tui.core.diagnose import Diagnosis, diagnose
 
 MAX_LINE = 8192
@@ -165,7 +167,26 @@ class LogParser:
         self.line_no += 1
         text = clean_line(raw)
         line = split_line(text)
+        if not may_matter(text):
+            return line, []
         return line, self._events(line)
+
+    def events(self, raw: str) -> list[Event]:
+        """The events of one line without building its LogLine unless it can matter.
+
+        What `replay` uses: most lines of a long log (HTTP access lines, stats lines, noise)
+        are settled by substring checks; only lines holding a known needle reach the regexes.
+        """
+        self.line_no += 1
+        text = clean_line(raw)
+        if _ACCESS in text and _ACCESS_END in text:
+            return []  # a uvicorn access line: never an event
+        if _STATS in text:
+            tp = parse_throughput(text, self.line_no)
+            return [tp]
+        if not may_matter(text):
+            return []
+        return self._events(split_line(text))
 
     def _events(self, line: LogLine) -> list[Event]:
         msg = line.message
@@ -195,6 +216,10 @@ class LogParser:
             or "error" in msg
         ):
             diag = diagnose(msg)
+            if diag is not None and line.level in ("WARNING", "INFO", "DEBUG"):
+                # vLLM went on (e.g. VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 turns the max-len error
+                # into a warning): show it, but it does not fail the run.
+                diag = dataclasses.replace(diag, fatal=False)
             if diag is not None:
                 out.append(ErrorSeen(n, diag, msg))
         return out
@@ -226,6 +251,36 @@ _CAPTURE = re.compile(r"Capturing CUDA graphs?.*?(\d+)%")
 _DOWNLOAD = re.compile(r"(?:Downloading|Fetching)\b.*?(\d+)%")
 
 
+_PHASE_CHECKS: tuple[tuple[str, str, float | None], ...] = (
+    ("non-default args", "config", None),
+    ("Resolved architecture", "config", None),
+    ("Using max model len", "config", None),
+    ("Time spent downloading weights", "downloading", 1.0),
+    ("Starting to load model", "loading", 0.0),
+    ("Model loading took", "loaded", 1.0),
+    ("Loading model weights took", "loaded", 1.0),
+    ("Loading weights took", "loaded", 1.0),
+    ("Memory profiling", "profiling", None),
+    ("Available KV cache memory", "profiling", 1.0),
+    ("KV cache size:", "kv_cache", 1.0),
+    ("# GPU blocks", "kv_cache", 1.0),
+    ("# cuda blocks", "kv_cache", 1.0),
+    ("# CUDA blocks", "kv_cache", 1.0),
+    ("for KV cache on node", "kv_cache", 1.0),
+    ("torch.compile", "compiling", None),
+    ("Compiling a graph", "compiling", None),
+    ("Dynamo bytecode transform", "compiling", None),
+    ("Warming up model", "compiling", None),
+    ("Graph capturing finished", "cuda_graphs", 1.0),
+    ("init engine (profile, create kv cache", "engine_ready", 1.0),
+    ("Starting vLLM API server", "api_ready", None),
+    ("Starting vLLM server on", "api_ready", None),
+    ("Application startup complete", "api_ready", 1.0),
+    ("Shutting down", "shutdown", None),
+    ("shutdown triggered", "shutdown", None),
+)
+
+
 def _phase(msg: str, n: int) -> Phase | None:
     m = _SHARDS.search(msg)
     if m:
@@ -233,35 +288,7 @@ def _phase(msg: str, n: int) -> Phase | None:
     if "Capturing CUDA graph" in msg:
         m = _CAPTURE.search(msg)
         return Phase(n, "cuda_graphs", int(m.group(1)) / 100 if m else None)
-    checks = (
-        ("non-default args", "config", None),
-        ("Resolved architecture", "config", None),
-        ("Using max model len", "config", None),
-        ("Time spent downloading weights", "downloading", 1.0),
-        ("Starting to load model", "loading", 0.0),
-        ("Model loading took", "loaded", 1.0),
-        ("Loading model weights took", "loaded", 1.0),
-        ("Loading weights took", "loaded", 1.0),
-        ("Memory profiling", "profiling", None),
-        ("Available KV cache memory", "profiling", 1.0),
-        ("KV cache size:", "kv_cache", 1.0),
-        ("# GPU blocks", "kv_cache", 1.0),
-        ("# cuda blocks", "kv_cache", 1.0),
-        ("# CUDA blocks", "kv_cache", 1.0),
-        ("for KV cache on node", "kv_cache", 1.0),
-        ("torch.compile", "compiling", None),
-        ("Compiling a graph", "compiling", None),
-        ("Dynamo bytecode transform", "compiling", None),
-        ("Warming up model", "compiling", None),
-        ("Graph capturing finished", "cuda_graphs", 1.0),
-        ("init engine (profile, create kv cache", "engine_ready", 1.0),
-        ("Starting vLLM API server", "api_ready", None),
-        ("Starting vLLM server on", "api_ready", None),
-        ("Application startup complete", "api_ready", 1.0),
-        ("Shutting down", "shutdown", None),
-        ("shutdown triggered", "shutdown", None),
-    )
-    for needle, name, progress in checks:
+    for needle, name, progress in _PHASE_CHECKS:
         if needle in msg:
             return Phase(n, name, progress)
     if ("Downloading" in msg or "Fetching" in msg) and "%" in msg:
@@ -348,37 +375,147 @@ def parse_memory(msg: str) -> dict[str, float]:
     return out
 
 
-_TP_FIELDS: tuple[tuple[str, re.Pattern[str], type], ...] = (
-    ("prompt_tps", re.compile(r"Avg prompt throughput: " + _NUM + r" tokens/s"), float),
-    ("gen_tps", re.compile(r"Avg generation throughput: " + _NUM + r" tokens/s"), float),
-    ("running", re.compile(r"Running: (\d+) reqs?"), int),
-    ("waiting", re.compile(r"(?:Waiting|Pending): (\d+) reqs?"), int),
-    ("swapped", re.compile(r"Swapped: (\d+) reqs?"), int),
-)
-_KV_USAGE = re.compile(r"(GPU|CPU|XPU|TPU|HPU|NPU) KV cache usage: " + _NUM + "%")
-_PREFIX_HIT = re.compile(r"Prefix cache hit rate: (?:GPU: )?" + _NUM + "%")
+# -- the prefilter --------------------------------------------------------------------------
+
+_ACCESS, _ACCESS_END = ' - "', " HTTP/1."
+_STATS = "Avg prompt throughput"
+
+
+def _needles() -> tuple[str, ...]:
+    """Every substring some event needs: a line holding none of them yields no event."""
+    return (
+        *(needle for needle, _, _ in _PHASE_CHECKS),
+        "checkpoint shards",
+        "Capturing CUDA graph",
+        "Downloading",
+        "Fetching",
+        *_MEM_HINTS,
+        "version",
+        "engine (v",
+        "Starting vLLM",
+        "Uvicorn running",
+        _STATS,
+        *DIAGNOSIS_NEEDLES,
+    )
+
+
+def _anchors(needles: tuple[str, ...]) -> tuple[str, ...]:
+    """The needles, minus any that holds a shorter one (finding the shorter one is enough)."""
+    unique = sorted(set(needles), key=len)
+    kept: list[str] = []
+    for needle in unique:
+        if not any(k in needle for k in kept):
+            kept.append(needle)
+    return tuple(kept)
+
+
+NEEDLES = _needles()
+ANCHORS = _anchors(NEEDLES)
+
+
+def may_matter(text: str) -> bool:
+    """True when a line can yield an event (cheap substring checks, no regex)."""
+    for anchor in ANCHORS:  # noqa: SIM110 - a plain loop is faster than any() + generator
+        if anchor in text:
+            return True
+    return False
+
+
+_TP_NUMBER = re.compile(r"[\d,]+(?:\.\d+)?")
+_TP_QUEUES = {
+    "Running": "running",
+    "Waiting": "waiting",
+    "Pending": "waiting",
+    "Swapped": "swapped",
+}
+_KV_DEVICES = frozenset(("GPU", "CPU", "XPU", "TPU", "HPU", "NPU"))
 _ENGINE = re.compile(r"Engine (\d+):")
 
 
 def parse_throughput(msg: str, line_no: int = 0) -> Throughput:
-    """Field-by-field: a field missing from the line stays None (never invented)."""
+    """Field-by-field: a field missing from the line stays None (never invented).
+
+    The stats line is `name: value unit` parts joined by ", "; each part is read with string
+    operations (this runs for every stats line of a long log). The first occurrence of a field
+    wins: V0 printed both GPU and CPU (swap) usage, and the accelerator's own cache comes first.
+    """
     values: dict[str, object] = {}
-    for name, pat, typ in _TP_FIELDS:
-        m = pat.search(msg)
+    m = _TP_LAYOUT.search(msg)
+    if m:
+        _from_layout(m, values)
+    else:
+        _from_parts(msg, values)
+    if "Engine " in msg:
+        m = _ENGINE.search(msg)
         if m:
-            number = _f(m.group(1))
-            if math.isfinite(number) and number < 1e15:
-                values[name] = typ(number)
-    usages = _KV_USAGE.findall(msg)
-    if usages:
-        # V0 printed both GPU and CPU (swap) usage; the accelerator's own cache comes first.
-        device, pct = usages[0]
-        values["kv_cache_usage_pct"] = _f(pct)
-        values["kv_device"] = device
-    m = _PREFIX_HIT.search(msg)
-    if m:
-        values["prefix_cache_hit_pct"] = _f(m.group(1))
-    m = _ENGINE.search(msg)
-    if m:
-        values["engine"] = m.group(1)
+            values["engine"] = m.group(1)
     return Throughput(line_no, **values)  # type: ignore[arg-type]
+
+
+#: The layouts vLLM has printed (V0 and V1) in one pattern that starts with a literal, so the
+#: regex engine finds its start fast; any other layout goes through `_from_parts`.
+_TP_LAYOUT = re.compile(
+    r"Avg prompt throughput: ([\d,]+(?:\.\d+)?) tokens/s, "
+    r"Avg generation throughput: ([\d,]+(?:\.\d+)?) tokens/s, "
+    r"Running: (\d+) reqs?, (?:Swapped: (\d+) reqs?, )?(?:Waiting|Pending): (\d+) reqs?"
+    r"(?:, (GPU|CPU|XPU|TPU|HPU|NPU) KV cache usage: ([\d,]+(?:\.\d+)?)%)?"
+    r"(?:, (?:CPU|GPU) KV cache usage: [\d,]+(?:\.\d+)?%)?"
+    r"(?:, Prefix cache hit rate: (?:GPU: )?([\d,]+(?:\.\d+)?)%)?\.?$"
+)
+
+
+def _from_layout(m: re.Match[str], values: dict[str, object]) -> None:
+    prompt, gen, running, swapped, waiting, device, usage, hit = m.groups()
+    floats = (("prompt_tps", prompt), ("gen_tps", gen), ("kv_cache_usage_pct", usage))
+    for name, text in (*floats, ("prefix_cache_hit_pct", hit)):
+        if text is not None:
+            number = _f(text)
+            if math.isfinite(number) and number < 1e15:
+                values[name] = number
+    for name, text in (("running", running), ("swapped", swapped), ("waiting", waiting)):
+        if text is not None and len(text) < 16:
+            values[name] = int(text)
+    if usage is not None:
+        values["kv_device"] = device
+
+
+def _from_parts(msg: str, values: dict[str, object]) -> None:
+    for part in msg.split(", "):
+        head, sep, tail = part.rpartition(": ")
+        if not sep:
+            continue
+        field = _tp_field(head.removesuffix(": GPU"), tail)
+        if field is None:
+            continue
+        name, number, device = field
+        if name in values or not (math.isfinite(number) and number < 1e15):
+            continue
+        values[name] = int(number) if name in _TP_QUEUES.values() else number
+        if device:
+            values["kv_device"] = device
+
+
+def _tp_field(head: str, tail: str) -> tuple[str, float, str | None] | None:
+    """(field, number, KV device) of one `name: value unit` part, or None."""
+    text, _, unit = tail.partition(" ")
+    text = text.rstrip(".")
+    pct = text.endswith("%")
+    if pct:
+        text = text[:-1]
+    if not _TP_NUMBER.fullmatch(text):
+        return None
+    last = head[head.rfind(" ") + 1 :]
+    if last == "throughput" and unit.startswith("tokens/s"):
+        if head.endswith("Avg prompt throughput"):
+            return "prompt_tps", _f(text), None
+        if head.endswith("Avg generation throughput"):
+            return "gen_tps", _f(text), None
+        return None
+    if last in _TP_QUEUES and unit.startswith("req") and text.isdigit():
+        return _TP_QUEUES[last], float(text), None
+    if pct and head.endswith(" KV cache usage"):
+        device = head[-len(" KV cache usage") - 3 : -len(" KV cache usage")]
+        return ("kv_cache_usage_pct", _f(text), device) if device in _KV_DEVICES else None
+    if pct and head.endswith("Prefix cache hit rate"):
+        return "prefix_cache_hit_pct", _f(text), None
+    return None

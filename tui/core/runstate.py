@@ -9,6 +9,7 @@ stop requested by vllm-tui, or a clean exit 0 after serving, is "stopped".
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -204,8 +205,23 @@ def replay(lines: Iterable[str], state: RunState | None = None) -> RunState:
     """Rebuild the state from a whole log (attach, parse-log, demo)."""
     parser = LogParser()
     st = state or RunState()
+    # Runs of stats lines are applied in one step (the same result as one by one, since a
+    # sample only appends to the bounded window): a long log is mostly stats lines.
+    samples: deque[Throughput] = deque(maxlen=MAX_SAMPLES)
     for raw in lines:
-        _, events = parser.feed(raw)
-        for ev in events:
+        for ev in parser.events(raw):
+            if isinstance(ev, Throughput):
+                samples.append(ev)
+                continue
+            if samples:
+                st = _add_samples(st, samples)
             st = reduce(st, ev)
+    if samples:
+        st = _add_samples(st, samples)
     return replace(st, lines=parser.line_no)
+
+
+def _add_samples(state: RunState, samples: deque[Throughput]) -> RunState:
+    window = (*state.throughput, *samples)[-MAX_SAMPLES:]
+    samples.clear()
+    return replace(state, throughput=window)
