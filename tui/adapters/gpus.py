@@ -250,15 +250,19 @@ def probe(
     env = os.environ if env is None else env
     host = host_info()
     visible = parse_visible(env.get("CUDA_VISIBLE_DEVICES"))
-    if nvml is None:
+    lib: Any = nvml
+    if lib is None:
         try:
-            import pynvml as nvml  # type: ignore[no-redef]
+            import pynvml
+
+            lib = pynvml
         except Exception:
             return GpuSnapshot(
                 "unavailable: nvidia-ml-py is not installed", None, None, (), host, visible
             )
+    nvml = lib
     try:
-        nvml.nvmlInit()
+        lib.nvmlInit()
     except Exception as exc:  # NVMLError_* or OSError from ctypes
         return GpuSnapshot(
             f"unavailable: {init_failure_reason(exc, nvml)}", None, None, (), host, visible
@@ -276,7 +280,7 @@ def probe(
         )
     finally:
         try:
-            nvml.nvmlShutdown()
+            lib.nvmlShutdown()
         except Exception:
             pass
 

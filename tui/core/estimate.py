@@ -23,7 +23,8 @@ from tui.core import estimate_stages as st
 from tui.core.config import ServeConfig
 from tui.core.engine_rules import Rules
 from tui.core.estimate_stages import Inputs, model_dtype
-from tui.core.estimate_verdict import KvEnds, decide, kv_reason
+from tui.core.estimate_text import explain, notes_for, weights_basis
+from tui.core.estimate_verdict import KvEnds, Verdict, decide, kv_reason
 from tui.core.gpu_catalog import GiB, GpuSpec
 from tui.core.kv import KVResult
 from tui.core.memory_model import PROVENANCE, PROVENANCE_TEXT, Band
@@ -95,7 +96,6 @@ class Estimate:
         return self.term(key).value / GiB
 
     def as_json(self) -> dict[str, object]:
-        r2 = lambda x: round(x / GiB, 3)  # noqa: E731
         return {
             "model": self.model,
             "gpu": self.gpu,
@@ -195,34 +195,8 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
     ends = KvEnds(
         kv["mid"], kv["low"], kv["high"], min(avail["mid"]), min(avail["low"]), min(avail["high"])
     )
-    hard = st.hard_reasons(inp, w, over, target.num_gpus)
-    why = None
-    if max(w) <= inp.gpu.total_bytes:
-        why = kv_reason(
-            ends,
-            engine=inp.rules.engine,
-            max_model_len=inp.max_model_len,
-            util=inp.util,
-            explicit_kv=bool(inp.explicit_kv),
-            elem=inp.kv_elem,
-            weights=max(w),
-            budget=inp.budget,
-        )
-
-    def at_util(u: float) -> KVResult:
-        return st.kv_for(
-            facts, inp, st.available(replace(inp, util=u), w, over, "low"), inp.max_model_len
-        )
-
-    verdict = decide(
-        ends,
-        hard,
-        why,
-        max_model_len=inp.max_model_len,
-        util=inp.util,
-        util_search=None if inp.explicit_kv else at_util,
-    )
-    notes = [*inp.notes, *weights.notes, *_notes(facts, inp, over, ends, target.measured)]
+    verdict = _verdict(facts, inp, w, over, ends, target.num_gpus)
+    notes = [*inp.notes, *weights.notes, *notes_for(facts, inp, over, ends, target.measured)]
     terms = _terms(inp, w, weights.stages[0], weights.plan.label, over, ends)
     est = Estimate(
         model=facts.name,
@@ -255,6 +229,44 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
     )
 
 
+def _verdict(
+    facts: ModelFacts,
+    inp: Inputs,
+    w: list[float],
+    over: st.Overheads,
+    ends: KvEnds,
+    num_gpus: int | None,
+) -> Verdict:
+    """Hard failures, why the middle of the band does not fit, and the three-state verdict
+    (with the utilization that surely fits, searched at the band's pessimistic end)."""
+    hard = st.hard_reasons(inp, w, over, num_gpus)
+    why = None
+    if max(w) <= inp.gpu.total_bytes:
+        why = kv_reason(
+            ends,
+            engine=inp.rules.engine,
+            max_model_len=inp.max_model_len,
+            util=inp.util,
+            explicit_kv=bool(inp.explicit_kv),
+            elem=inp.kv_elem,
+            weights=max(w),
+            budget=inp.budget,
+        )
+
+    def at_util(u: float) -> KVResult:
+        low = st.available(replace(inp, util=u), w, over, "low")
+        return st.kv_for(facts, inp, low, inp.max_model_len)
+
+    return decide(
+        ends,
+        hard,
+        why,
+        max_model_len=inp.max_model_len,
+        util=inp.util,
+        util_search=None if inp.explicit_kv else at_util,
+    )
+
+
 def _terms(
     inp: Inputs,
     w: list[float],
@@ -279,7 +291,7 @@ def _terms(
             wmax,
             wmax * (1 - st.WEIGHTS_BAND),
             wmax * (1 + st.WEIGHTS_BAND),
-            _weights_basis(plan_label, first, inp.tp, inp.pp),
+            weights_basis(plan_label, first, inp.tp, inp.pp),
             False,
             "derived",
         ),
@@ -299,78 +311,6 @@ def _terms(
     )
 
 
-def _notes(
-    facts: ModelFacts,
-    inp: Inputs,
-    over: st.Overheads,
-    ends: KvEnds,
-    measured: Mapping[str, float],
-) -> list[str]:
-    notes: list[str] = []
-    rules = inp.rules
-    graph = over.cuda_graph.value
-    if "weights" in measured:
-        notes.append("weights: measured on your earlier run of this combination")
-    if inp.explicit_kv:
-        notes.append(
-            "--kv-cache-memory-bytes set: the KV cache size ignores --gpu-memory-utilization"
-        )
-    elif graph and not inp.in_budget and inp.budget + graph > inp.gpu.total_bytes:
-        notes.append(
-            f"CUDA graphs (~{graph / GiB:.2f} GiB) are captured outside the budget in this vLLM; "
-            "budget + graphs exceeds the GPU: capture may OOM (lower utilization or --enforce-eager)"
-        )
-    where = (
-        "CUDA graphs counted inside the budget"
-        if inp.in_budget
-        else "CUDA graphs outside the budget"
-        if graph
-        else "no CUDA graphs"
-    )
-    notes.append(
-        f"vLLM {inp.version or 'newest known'} ({rules.engine}): profile batch "
-        f"{rules.profile_tokens:,} tokens / {rules.profile_seqs} requests "
-        f"(max_num_batched_tokens / max_num_seqs for {inp.gpu.name}); block size "
-        f"{rules.block_size}; {where}"
-    )
-    if facts.best_effort:
-        notes.append("unknown architecture: best-effort estimate from generic transformer formulas")
-    if ends.mid.padding_layers:
-        notes.append(
-            f"hybrid attention: {ends.mid.groups} KV groups, {ends.mid.padding_layers} padding "
-            "layer(s) as vLLM adds"
-        )
-    return notes
-
-
-def explain(est: Estimate) -> tuple[str, ...]:
-    """The "why this number" text: each stage with its figure, band and provenance."""
-    g = lambda b: f"{b / GiB:.2f}"  # noqa: E731
-    lines = [
-        f"budget = {est.budget_bytes / est.total_bytes:.2f} x {g(est.total_bytes)} GiB total = "
-        f"{g(est.budget_bytes)} GiB [{PROVENANCE['vllm']}]"
-    ]
-    for t in est.terms:
-        band = f" (band {g(t.low)}–{g(t.high)})" if t.low != t.high else ""
-        lines.append(f"{t.label}: {g(t.value)} GiB{band} [{t.provenance_label}]: {t.basis}")
-    kv = est.kv
-    minus = " − CUDA graphs" if est.cuda_graph_in_budget else ""
-    lines += [
-        f"KV cache = budget − weights − activation − non-torch{minus} [{PROVENANCE['vllm']}]",
-        f"blocks = KV bytes // (block {kv.block_size} x {kv.bytes_per_token:,} B/token) = "
-        f"{kv.num_blocks:,}; tokens {kv.tokens:,} (band {est.kv_low.tokens:,}–"
-        f"{est.kv_high.tokens:,}) [{PROVENANCE['vllm']}]",
-        "verdict: starts if the band's pessimistic end fits, won't start if even its optimistic "
-        "end fails, else borderline",
-    ]
-    return tuple(lines)
-
-
-def _weights_basis(label: str, stage: StageWeights, tp: int, pp: int) -> str:
-    split = []
-    if tp > 1:
-        split.append(f"TP {tp}")
-    if pp > 1:
-        split.append(f"PP {pp}")
-    how = f" split by {' x '.join(split)}" if split else ""
-    return f"{label}{how}; exact from the architecture"
+def r2(value: float) -> float:
+    """GiB, three decimals (the JSON's unit)."""
+    return round(value / GiB, 3)

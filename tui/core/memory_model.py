@@ -260,7 +260,7 @@ def cuda_graph(
 ) -> Band:
     if eager:
         return Band(0.0, 0.0, 0.0, "vllm", "--enforce-eager: no graphs")
-    per_token = GRAPH_BYTES_PER_TOKEN_HIDDEN * facts.hidden_size
+    per_token: float = GRAPH_BYTES_PER_TOKEN_HIDDEN * facts.hidden_size
     if facts.is_moe:
         inter = facts.moe_intermediate_size if expert_parallel else facts.moe_intermediate_size / tp
         per_token += max(facts.num_experts_per_tok, 1) * 2 * inter

@@ -101,21 +101,11 @@ def _round_up(x: int, m: int) -> int:
     return -(-x // m) * m
 
 
-def stage_weights(
-    facts: ModelFacts,
-    plan: WeightPlan,
-    *,
-    tp: int = 1,
-    pp: int = 1,
-    dp: int = 1,
-    expert_parallel: bool = False,
-    rope_bytes: int = 2,
-) -> list[StageWeights]:
-    """Per-GPU weight bytes for each pipeline stage."""
+def attention_params_per_layer(facts: ModelFacts, tp: int) -> float:
+    """Attention parameters of one layer on one TP rank (MLA: latent projections, the
+    replicated parts whole; GQA: KV heads replicated when TP exceeds them)."""
     h = facts.hidden_size
     heads = facts.num_heads
-    kv_rank = max(1, facts.num_kv_heads // tp)  # whole heads per rank; replicated when tp > kv
-    bias = 1 if facts.attention_bias else 0
     if facts.is_mla:
         qk = facts.qk_nope_head_dim + facts.qk_rope_head_dim
         q = (
@@ -133,13 +123,29 @@ def stage_weights(
             # q_a projection and its norm are replicated; q_b is split by heads.
             attn_repl += h * facts.q_lora_rank + facts.q_lora_rank
             attn_split -= h * facts.q_lora_rank + facts.q_lora_rank
-        attn_per_layer = attn_split / tp + attn_repl
-    else:
-        d = facts.head_dim
-        q_o = (2 * heads * d * h + bias * heads * d) / tp
-        k_v = 2 * kv_rank * d * (h + bias)
-        norm = 2 * d if facts.qk_norm else 0
-        attn_per_layer = q_o + k_v + norm
+        return attn_split / tp + attn_repl
+    d = facts.head_dim
+    bias = 1 if facts.attention_bias else 0
+    kv_rank = max(1, facts.num_kv_heads // tp)  # whole heads per rank; replicated when tp > kv
+    q_o = (2 * heads * d * h + bias * heads * d) / tp
+    k_v = 2 * kv_rank * d * (h + bias)
+    norm = 2 * d if facts.qk_norm else 0
+    return q_o + k_v + norm
+
+
+def stage_weights(
+    facts: ModelFacts,
+    plan: WeightPlan,
+    *,
+    tp: int = 1,
+    pp: int = 1,
+    dp: int = 1,
+    expert_parallel: bool = False,
+    rope_bytes: int = 2,
+) -> list[StageWeights]:
+    """Per-GPU weight bytes for each pipeline stage."""
+    h = facts.hidden_size
+    attn_per_layer = attention_params_per_layer(facts, tp)
     dense_mlp = 3 * h * facts.intermediate_size / tp
     experts = 0.0
     shared = 0.0
