@@ -91,13 +91,10 @@ async def _headless(servers: Sequence[Any], *, json_out: bool, samples: int | No
         if sample.ok and sample.url not in told:
             told.add(sample.url)
             _emit_server(sample, json_out, NOT_AVAILABLE)
-        if json_out:
-            _write(json.dumps(as_json(sample), default=str))
-        else:
-            change = transition(previous, sample)
-            if change:
-                print(change, file=sys.stderr, flush=True)
-            _write(text_line(sample))
+        change = transition(previous, sample)
+        if change:  # for people, also beside --json: gone, back, unauthorized...
+            print(change, file=sys.stderr, flush=True)
+        _write(json.dumps(as_json(sample), default=str) if json_out else text_line(sample))
         if samples is not None and all(c >= samples for c in counts.values()):
             stop.set()
     return 0 if last and all(s.ok for s in last.values()) else 1
