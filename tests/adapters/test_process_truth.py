@@ -358,3 +358,36 @@ def test_a_dead_run_is_drained_to_eof_and_the_root_cause_found():
     )
     final = json.loads(proc.stdout.splitlines()[-1])
     assert proc.returncode == 1 and final["root_cause"]["kind"] == "cuda_oom"
+
+
+# -- the pure rules ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "code", "requested", "expected"),
+    [
+        ("starting", 1, False, "failed"),
+        ("starting", 0, False, "failed"),
+        ("starting", None, False, "failed"),
+        ("starting", -2, True, "stopped"),
+        ("ready", -9, False, "failed"),
+        ("ready", 1, False, "failed"),
+        ("ready", None, False, "failed"),  # vanished without an exit record
+        ("ready", 0, False, "stopped"),
+        ("ready", -9, True, "stopped"),  # our own SIGKILL escalation
+        ("stopping", 0, True, "stopped"),
+    ],
+)
+def test_who_asked_decides_stopped_or_failed(state, code, requested, expected):
+    from tui.core.runstate import RunState, process_exited
+
+    after = process_exited(RunState(state=state), code, stop_requested=requested)
+    assert after.state == expected and after.exit_code == code
+
+
+def test_a_foreign_listener_is_one_port_in_use_diagnosis_not_readiness():
+    from tui.core.runstate import RunState, port_taken
+
+    st = port_taken(port_taken(RunState(), 8000), 8000)
+    assert st.state == "starting" and [d.kind for d in st.errors] == ["port_in_use"]
+    assert st.root_cause.fix == {"port": 8001} and st.root_cause.flag == "--port"
