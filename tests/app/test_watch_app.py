@@ -72,3 +72,18 @@ async def test_one_url_opens_its_monitor_and_the_dialog_checks_urls():
             assert "only http" in str(app.screen.query_one("#watch-error").render())
     finally:
         fake.server.stop()
+
+
+async def test_f3_offers_docker_compose_and_kubernetes_without_secrets():
+    from tui.dialogs import export_texts
+
+    app = make_app(services=services(), model="Qwen/Qwen3-8B")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.config = app.config.set("api_key", "sk-F3-SECRET-77").set("tensor_parallel_size", 1)
+        texts = export_texts(app)
+        assert {"docker run", "compose.yaml", "Kubernetes"} <= set(texts)
+        assert "docker run" in texts["docker run"] and "-e VLLM_API_KEY" in texts["docker run"]
+        assert "kind: Deployment" in texts["Kubernetes"]
+        assert all("sk-F3-SECRET-77" not in text for text in texts.values())
