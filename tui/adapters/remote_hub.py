@@ -131,6 +131,9 @@ class RemoteWatcher:
 
     async def follow(self, interval: float = 0.1) -> AsyncIterator[Update]:
         """Updates as samples arrive, until the view stops watching (`stop_requested`)."""
+        # Let the monitor that is being opened mount first: it fills itself from the
+        # session's history, and an update posted meanwhile would be shown twice.
+        await asyncio.sleep(max(interval, 1.0))
         while True:
             update = await self.step()
             if update.lines or update.metrics is not None or not update.alive:
