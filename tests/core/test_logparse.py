@@ -129,8 +129,9 @@ def test_errors_are_diagnosed_with_flag_and_value(line, kind, flag, fix):
     assert diag is not None
     assert diag.kind == kind
     assert diag.flag == flag
+    changes = dict(diag.fix.set) if diag.fix else {}
     for key, value in fix.items():
-        assert diag.fix[key] == value
+        assert changes[key] == value
     assert diag.explanation
 
 

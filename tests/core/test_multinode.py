@@ -216,7 +216,7 @@ def test_plan_with_nodes_replaces_the_one_node_gpu_count() -> None:
 def test_ray_failures_are_diagnosed(line: str, kind: str, fix: dict[str, Any]) -> None:
     d = diagnose(line)
     assert d is not None and d.kind == kind
-    assert d.fix == fix
+    assert (dict(d.fix.set) if d.fix else {}) == fix
     assert d.suggestion
 
 

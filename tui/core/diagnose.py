@@ -7,11 +7,13 @@ initialization failed" are recognised too, but rank below the root cause.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from tui.core.catalog.spec import Text
+from tui.core.fix import Fix
 
 
 @dataclass(frozen=True)
@@ -21,22 +23,64 @@ class Diagnosis:
     flag: str | None = None
     suggestion: str | None = None
     explanation: str = ""
-    fix: dict[str, Any] = field(default_factory=dict)
-    """Config changes that address it ({dest: value}); env changes under key 'env'."""
+    fix: Fix | None = None
+    """The shared Fix (flags and env to set, bilingual label); a {dest: value} dict given here
+    (older call sites) is turned into one."""
     fatal: bool = True
     rank: int = 50
     """Higher = more specific root cause (generic wrappers are low)."""
+    value: Any = None
+    """The offending value the message named (e.g. 0.999 for the utilization), when it did."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fix, Mapping):
+            object.__setattr__(self, "fix", fix_from_dict(self.fix, self.suggestion))
 
     def as_json(self) -> dict[str, Any]:
+        fix = self.fix
+        changes: dict[str, Any] = dict(fix.set) if fix else {}
+        if fix and fix.env:
+            changes["env"] = dict(fix.env)
         return {
             "kind": self.kind,
             "message": self.message,
             "flag": self.flag,
+            "value": self.value,
             "suggestion": self.suggestion,
             "explanation": self.explanation,
-            "fix": self.fix,
+            "fix": changes,
+            "fix_label": {"en": fix.label.en, "ja": fix.label.ja} if fix else None,
             "fatal": self.fatal,
         }
+
+
+def fix_from_dict(changes: Mapping[str, Any], suggestion: str | None = None) -> Fix | None:
+    """A Fix from {dest: value} (env under "env"); None when it changes nothing."""
+    env = changes.get("env") or {}
+    values = tuple((k, v) for k, v in changes.items() if k != "env")
+    if not values and not env:
+        return None
+    return set_fix(values, tuple((str(k), str(v)) for k, v in env.items()))
+
+
+def set_fix(values: tuple[tuple[str, Any], ...], env: tuple[tuple[str, str], ...] = ()) -> Fix:
+    """The Fix that sets these flags (None = remove the flag) and environment, labelled."""
+    en: list[str] = []
+    ja: list[str] = []
+    for dest, value in values:
+        flag = "--" + dest.replace("_", "-")
+        if value is None:
+            en.append(f"remove {flag}")
+            ja.append(f"{flag} を外す")
+        else:
+            shown = "" if value is True else f" {value}"
+            en.append(f"set {flag}{shown}")
+            ja.append(f"{flag}{shown} を指定する")
+    for key, value in env:
+        en.append(f"set {key}={value}")
+        ja.append(f"環境変数 {key}={value} を設定する")
+    label = "; ".join(en)
+    return Fix(Text(label[:1].upper() + label[1:], "、".join(ja)), values, env)
 
 
 _N = r"([\d,]+(?:\.\d+)?)"
@@ -56,7 +100,7 @@ def _kv_old(m: re.Match[str]) -> Diagnosis:
         f"One request of {wanted:,} tokens needs more KV cache than the {fits:,} tokens that fit. Lower "
         f"--max-model-len to {fits} or less, raise --gpu-memory-utilization, or use --kv-cache-dtype fp8 "
         "(about twice the tokens).",
-        {"max_model_len": fits},
+        set_fix((("max_model_len", fits),)),
         rank=90,
     )
 
@@ -75,7 +119,7 @@ def _kv_new(m: re.Match[str]) -> Diagnosis:
             f"A {wanted:,}-token request needs {need:g} GiB of KV cache but only {have:g} GiB is left after "
             f"weights and activations. vLLM estimates {fits:,} tokens fit: use --max-model-len {fits}, or raise "
             "--gpu-memory-utilization, or halve the KV size with --kv-cache-dtype fp8.",
-            {"max_model_len": fits},
+            set_fix((("max_model_len", fits),)),
             rank=90,
         )
     return Diagnosis(
@@ -100,21 +144,6 @@ def _no_blocks(m: re.Match[str]) -> Diagnosis:
     )
 
 
-def _free_low(m: re.Match[str]) -> Diagnosis:
-    free, total, util = _num(m.group(1)), _num(m.group(2)), _num(m.group(3))
-    fits = math.floor((free / total - 0.01) * 100) / 100 if total else 0.0
-    return Diagnosis(
-        "free_memory_low",
-        m.group(0),
-        "--gpu-memory-utilization",
-        f"--gpu-memory-utilization {fits:.2f}" if fits > 0 else "free the GPU",
-        f"Only {free:g} of {total:g} GiB is free but the budget asks for {util:g} x total. Another process holds "
-        f"GPU memory: stop it, pick another GPU, or lower the utilization to {fits:.2f}.",
-        {"gpu_memory_utilization": fits} if fits > 0 else {},
-        rank=85,
-    )
-
-
 def _oom(m: re.Match[str]) -> Diagnosis:
     return Diagnosis(
         "cuda_oom",
@@ -127,35 +156,6 @@ def _oom(m: re.Match[str]) -> Diagnosis:
     )
 
 
-def _tp_heads(m: re.Match[str]) -> Diagnosis:
-    heads, tp = int(m.group(1)), int(m.group(2))
-    valid = [d for d in range(1, max(tp, 8) + 1) if heads % d == 0]
-    best = max(d for d in valid if d <= tp)
-    return Diagnosis(
-        "tp_heads",
-        m.group(0),
-        "--tensor-parallel-size",
-        f"--tensor-parallel-size {best}",
-        f"The {heads} attention heads must split evenly across GPUs. Valid TP sizes: {', '.join(map(str, valid))}.",
-        {"tensor_parallel_size": best},
-        rank=95,
-    )
-
-
-def _max_len(m: re.Match[str]) -> Diagnosis:
-    wanted, derived = int(_num(m.group(1))), int(_num(m.group(2)))
-    return Diagnosis(
-        "max_len_above_derived",
-        m.group(0),
-        "--max-model-len",
-        f"--max-model-len {derived}",
-        f"The model was trained for {derived:,} positions; {wanted:,} is more. Use --max-model-len {derived}, or set "
-        "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 to force it (outputs past the trained length may be garbage).",
-        {"max_model_len": derived},
-        rank=95,
-    )
-
-
 def _bf16(m: re.Match[str]) -> Diagnosis:
     return Diagnosis(
         "bf16_unsupported",
@@ -163,17 +163,23 @@ def _bf16(m: re.Match[str]) -> Diagnosis:
         "--dtype",
         "--dtype half",
         "This GPU (compute capability < 8.0, e.g. T4 or V100) has no bfloat16. Run the model in float16.",
-        {"dtype": "half"},
+        set_fix((("dtype", "half"),)),
         rank=95,
     )
 
 
 def _quant(
-    kind: str, suggestion: str, explanation: str, fix: dict[str, Any] | None = None
+    kind: str, suggestion: str, explanation: str, fix: Fix | None = None
 ) -> Callable[[re.Match[str]], Diagnosis]:
     def make(m: re.Match[str]) -> Diagnosis:
         return Diagnosis(
-            kind, m.group(0), "--quantization", suggestion, explanation, fix or {}, rank=90
+            kind,
+            m.group(0),
+            "--quantization",
+            suggestion,
+            explanation,
+            fix,
+            rank=90,
         )
 
     return make
@@ -202,20 +208,6 @@ def _auth(m: re.Match[str]) -> Diagnosis:
     )
 
 
-def _port(m: re.Match[str]) -> Diagnosis:
-    port = re.search(r"(?:port |:|', )(\d{2,5})\b", m.string)
-    value = int(port.group(1)) + 1 if port else None
-    return Diagnosis(
-        "port_in_use",
-        m.group(0),
-        "--port",
-        f"--port {value}" if value else "choose a free --port",
-        "Another process already listens on this port (maybe an earlier vLLM).",
-        {"port": value} if value else {},
-        rank=90,
-    )
-
-
 def _unknown_flag(m: re.Match[str]) -> Diagnosis:
     flags = re.findall(r"--[\w-]+", m.group(1))
     first = flags[0] if flags else None
@@ -236,7 +228,7 @@ def _trust(m: re.Match[str]) -> Diagnosis:
         "--trust-remote-code",
         "--trust-remote-code",
         "The model repo ships its own Python code; allow it only if you trust the repo.",
-        {"trust_remote_code": True},
+        set_fix((("trust_remote_code", True),)),
         rank=90,
     )
 
@@ -274,7 +266,7 @@ def _mnbt(m: re.Match[str]) -> Diagnosis:
         "--max-num-batched-tokens",
         f"--max-num-batched-tokens {mml}",
         "Without chunked prefill a whole prompt must fit in one batch; raise the batch budget or enable chunked prefill.",
-        {"max_num_batched_tokens": mml},
+        set_fix((("max_num_batched_tokens", mml),)),
         rank=90,
     )
 
@@ -309,34 +301,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], Diagnosis]
             r"No available memory for the cache blocks",
             _no_blocks,
         ),
-        (
-            "Free memory on device",
-            r"Free memory on device(?: \S+)? \("
-            + _N
-            + "/"
-            + _N
-            + r" GiB\) on startup is less than (?:desired GPU memory utilization |the engine's budget[^(]*)\("
-            + _N,
-            _free_low,
-        ),
         ("out of memory", r"(?:(?:CUDA|HIP) out of memory|OutOfMemoryError)[^\n]*", _oom),
-        (
-            "must be divisible by tensor parallel size",
-            r"number of attention heads \("
-            + _N
-            + r"\) must be divisible by tensor parallel size \("
-            + _N
-            + r"\)",
-            _tp_heads,
-        ),
-        (
-            "derived max_model_len",
-            r"max_model_len \("
-            + _N
-            + r"\) is greater than the derived max_model_len \((?:max_position_embeddings=)?"
-            + _N,
-            _max_len,
-        ),
         (
             "Bfloat16 is only supported",
             r"Bfloat16 is only supported on GPUs with compute capability of at least 8\.0[^\n]*",
@@ -349,27 +314,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], Diagnosis]
                 "quant_mismatch",
                 "remove --quantization (the checkpoint is already quantized)",
                 "The checkpoint's own quantization conflicts with --quantization.",
-                {"quantization": None},
-            ),
-        ),
-        (
-            "Unknown quantization method",
-            r"Unknown quantization method: ([\w-]+)[^\n]*",
-            _quant(
-                "quant_unsupported",
-                "use a method this vLLM knows (vllm-tui flags --all)",
-                "This vLLM does not know that quantization method.",
-                {"quantization": None},
-            ),
-        ),
-        (
-            "is not supported for the current GPU",
-            r"The quantization method ([\w-]+) is not supported for the current GPU[^\n]*",
-            _quant(
-                "quant_unsupported",
-                "use a quantization your GPU supports, or another GPU",
-                "The GPU is too old for this quantization's kernels.",
-                {"quantization": None},
+                set_fix((("quantization", None),)),
             ),
         ),
         (
@@ -384,11 +329,6 @@ PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], Diagnosis]
         ),
         ("401 Client Error", r"401 Client Error[^\n]*", _auth),
         ("Invalid credentials", r"Invalid credentials in Authorization header[^\n]*", _auth),
-        (
-            "already in use",
-            r"(?:\[Errno 98\] )?(?:error while attempting to bind on address[^:]*: )?\[?[^\n]*[Aa]ddress already in use[^\n]*",
-            _port,
-        ),
         ("unrecognized arguments", r"unrecognized arguments: ([^\n]+)", _unknown_flag),
         (
             "trust_remote_code",
@@ -419,7 +359,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], Diagnosis]
         ),
     )  # fmt: skip
 )
-# Ray's failures live in their own module (it needs Diagnosis, defined above).
+# Meaning-based rules and Ray's failures live in their own modules (they need Diagnosis).
+from tui.core.diagnose_meaning import RULES  # noqa: E402
 from tui.core.diagnose_ray import RAY_PATTERNS  # noqa: E402
 
 PATTERNS = PATTERNS + RAY_PATTERNS
@@ -427,9 +368,16 @@ _NEEDLES = tuple(p[0] for p in PATTERNS)
 
 
 def diagnose(message: str) -> Diagnosis | None:
-    """The diagnosis for one log message, or None if it is not a failure we know."""
-    if not any(needle in message for needle in _NEEDLES):
+    """The diagnosis for one log message, or None if it is not a failure we know.
+
+    Meaning-based rules first (they survive rewording), then the specific sentences."""
+    if not any(needle in message for needle in NEEDLES):
         return None
+    for needles, read in RULES:
+        if any(needle in message for needle in needles):
+            found = read(message)
+            if found is not None:
+                return found
     for needle, pattern, make in PATTERNS:
         if needle in message:
             m = pattern.search(message)
@@ -437,5 +385,6 @@ def diagnose(message: str) -> Diagnosis | None:
                 return make(m)
     return None
 
-NEEDLES = _NEEDLES
+
+NEEDLES = tuple(n for needles, _ in RULES for n in needles) + _NEEDLES
 """Substrings one of which every diagnosable message holds (the log prefilter uses them)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tui.core.diagnose import Diagnosis
+from tui.core.diagnose import Diagnosis, fix_from_dict
 
 _IFACE_HINT = (
     "Set NCCL_SOCKET_IFNAME and GLOO_SOCKET_IFNAME to the interface that reaches the other "
@@ -27,7 +27,7 @@ def _cpu_build(m: re.Match[str]) -> Diagnosis:
         "unset --distributed-executor-backend (use mp on one node)",
         f"This vLLM build runs on {m.group(1)}, which has no Ray device: Ray's executor needs a "
         "CUDA (or ROCm/XPU/TPU) build of vLLM on every node.",
-        {"distributed_executor_backend": None},
+        fix_from_dict({"distributed_executor_backend": None}),
         rank=95,
     )
 
