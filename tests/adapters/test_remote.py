@@ -18,7 +18,16 @@ from tui.adapters.remote import (
 from tui.adapters.remote_hub import RemoteRun, RemoteWatcher, WatchHub
 from tui.core.errors import UserError
 from tui.core.metrics import MetricsSample
-from tui.core.watchstate import ServerFacts, WatchSample, as_json, backoff, transition
+from tui.core.watchstate import (
+    Answer,
+    Probe,
+    ServerFacts,
+    WatchSample,
+    as_json,
+    backoff,
+    facts,
+    transition,
+)
 
 from .local_http import FakeVllm, LocalServer, Route, free_port
 
@@ -228,3 +237,20 @@ async def test_the_monitor_view_of_a_watched_server_replays_then_follows():
     watcher.stop_requested = True
     updates = [u async for u in watcher.follow(0)]
     assert [u.alive for u in updates] == [False]
+
+
+@pytest.mark.parametrize(
+    "models",
+    [
+        None,
+        {"data": "x"},
+        {"object": "list", "data": [{"id": "m", "max_model_len": float("inf")}]},
+        {"object": "list", "data": [{"id": "m", "max_model_len": "4096"}, 7, {"no": "id"}]},
+    ],
+)
+def test_odd_models_answers_never_break_the_facts(models):
+    probe = Probe(Answer(200), Answer(200, data={"version": 3}), Answer(200, data=models))
+    got = facts(probe, ServerFacts(model="before"))
+    assert got.max_model_len is None
+    assert got.vllm_version is None
+    assert got.model in ("before", "m")

@@ -215,6 +215,19 @@ class RemoteServer:
         self.last = result
         return result
 
+    def failed(self, message: str) -> WatchSample:
+        """A sample for a poll that could not be understood at all."""
+        self.last = WatchSample(
+            self.url,
+            self.clock(),
+            "not_vllm",
+            message,
+            facts=self._facts,
+            retry_in_s=self.next_delay(),
+            failures=self.failures,
+        )
+        return self.last
+
     def next_delay(self) -> float:
         return backoff(self.interval, self.failures, self.max_backoff)
 
@@ -237,7 +250,11 @@ async def watch(
     async def one(server: RemoteServer, client: httpx.AsyncClient) -> None:
         while not stop.is_set():
             started = time.monotonic()
-            await queue.put(await server.poll(client))
+            try:
+                await queue.put(await server.poll(client))
+            except Exception as exc:  # a reply we did not foresee must not end this server's watch
+                server.failures += 1
+                await queue.put(server.failed(f"unexpected reply: {type(exc).__name__}"))
             wait = max(0.0, server.next_delay() - (time.monotonic() - started))
             try:
                 await asyncio.wait_for(stop.wait(), timeout=wait)

@@ -145,7 +145,9 @@ def facts(probe: Probe, previous: ServerFacts | None = None) -> ServerFacts:
     return ServerFacts(
         model=first.get("id"),
         served_models=tuple(m["id"] for m in entries),
-        max_model_len=int(max_len) if isinstance(max_len, int | float) else None,
+        max_model_len=int(max_len)
+        if isinstance(max_len, int | float) and 0 < max_len < 2**63
+        else None,
         vllm_version=vllm_version,
     )
 
