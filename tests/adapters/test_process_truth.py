@@ -390,4 +390,4 @@ def test_a_foreign_listener_is_one_port_in_use_diagnosis_not_readiness():
 
     st = port_taken(port_taken(RunState(), 8000), 8000)
     assert st.state == "starting" and [d.kind for d in st.errors] == ["port_in_use"]
-    assert st.root_cause.fix == {"port": 8001} and st.root_cause.flag == "--port"
+    assert st.root_cause.as_json()["fix"] == {"port": 8001} and st.root_cause.flag == "--port"

@@ -171,7 +171,9 @@ def launch(
     env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     token = new_token()
     env[TOKEN_ENV] = token
-    port = int(cfg.get("port"))
+    port = cfg.get("port")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise UserError(f"--port {port}: expected a port number from 1 to 65535")
     with ports.reserve(port) as lock:
         if not force and port_in_use(cfg.get("host"), port):
             raise UserError(

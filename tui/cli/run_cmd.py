@@ -271,6 +271,19 @@ def _run(argv: Sequence[str]) -> int:
     add_config_sources(parser)
     ns, rest = parser.parse_known_args(list(argv))
     _hide_typed_secrets(rest)
+    if ns.from_command:
+        import shlex
+
+        try:
+            pasted = shlex.split(ns.from_command)
+        except ValueError:
+            pasted = []
+        if scrub_secret_args(pasted)[1]:
+            print(
+                "warning: the pasted command holds a secret, visible in vllm-tui's command "
+                "line: set VLLM_API_KEY / HF_TOKEN in the environment instead",
+                file=sys.stderr,
+            )
     cfg = _secrets_from_env(build_config(ns, rest), ns.api_key_file)
     from tui.adapters import gpus as gpu_adapter
     from tui.adapters.launcher import launch, preflight

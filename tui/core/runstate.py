@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from tui.core.diagnose import Diagnosis
+from tui.core.diagnose import Diagnosis, fix_from_dict
 from tui.core.logparse import (
     ErrorSeen,
     Event,
@@ -185,13 +185,14 @@ def port_taken(state: RunState, port: int | None) -> RunState:
         f"port {port} answers, but the listener is not this run's vLLM"
         if port
         else "the port answers, but the listener is not this run's vLLM",
-        "--port",
-        f"--port {port + 1}" if port else "choose a free --port",
-        "Another process already listens on this port (maybe an earlier vLLM); this run "
-        "cannot bind it and will fail with 'address already in use'.",
-        {"port": port + 1} if port else {},
+        flag="--port",
+        suggestion=f"--port {port + 1}" if port else "choose a free --port",
+        explanation="Another process already listens on this port (maybe an earlier vLLM); "
+        "this run cannot bind it and will fail with 'address already in use'.",
+        fix=fix_from_dict({"port": port + 1}, f"--port {port + 1}") if port else None,
         fatal=True,
         rank=90,
+        value=port,
     )
     return replace(state, errors=(*state.errors, diag)[-50:])
 
