@@ -81,7 +81,9 @@ def sampler_path(rules: Rules) -> tuple[str, float, float, float]:
         # top_p = 0.99 through the same PyTorch sort; FlashInfer only with the env opt-in.
         return "V0 sampler, PyTorch sort top-k/top-p", sort, flash, sort
     if at_least(version, "0.17.0"):
-        return "Triton top-k/top-p", triton, flash, sort
+        # Triton ships with vLLM's CUDA builds, so the sort is not a possibility here; the
+        # 0.17-0.19 logs sit 1-2 B per logit above the count (masks, kernel tables).
+        return "Triton top-k/top-p", triton, flash, triton + 2.0
     if at_least(version, "0.9.0") and not at_least(version, "0.10.2"):
         # VLLM_USE_FLASHINFER_SAMPLER unset means "use FlashInfer when installed" in these
         # releases (the CUDA images ship it); a pip install without flashinfer sorts.
