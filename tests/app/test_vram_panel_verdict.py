@@ -48,3 +48,21 @@ async def test_panel_shows_each_state_with_its_class_and_marks():
         panel.lang = "ja"
         await pilot.pause()
         assert "起動できない" in str(panel.render())
+
+
+async def test_f7_dialog_shows_provenance_and_the_verdict():
+    from textual.widgets import DataTable, Static
+
+    from tui.screens.modals import WhyModal
+
+    est = result_for(8192).estimate
+    app = PanelApp()
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.push_screen(WhyModal(est))
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        cells = [str(table.get_cell_at((r, 4))) for r in range(table.row_count)]
+        assert cells[0] == "vLLM's arithmetic"
+        assert "derived from vLLM's code" in cells and "guess with band" in cells
+        verdict = str(app.screen.query_one("#why-verdict", Static).render())
+        assert est is not None and est.verdict.split(":")[0] in verdict
