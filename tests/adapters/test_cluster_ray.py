@@ -181,3 +181,29 @@ def test_plan_and_checks_against_the_real_cluster(ray_cluster: str) -> None:
     result = plan(None, fits, (gpu,) * 8, planning=True, nodes=2, cluster=cluster)
     assert result.nodes is not None
     assert [s.nodes for s in result.nodes.stages] == [(0,), (1,)]
+
+
+async def test_the_gpu_panel_shows_the_real_cluster(ray_cluster: str) -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from tui.adapters.cluster import probe_cluster
+    from tui.widgets.gpu_panel import GpuPanel
+
+    cluster = probe_cluster(str(VLLM_PY), ray_cluster, versions=False)
+
+    class PanelApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield GpuPanel()
+
+    app = PanelApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel = app.query_one(GpuPanel)
+        panel.cluster = cluster
+        await pilot.pause()
+        line = app.query_one("#cluster", Static)
+        assert str(line.render()) == "Ray cluster: 2 nodes x 4 H100 GPUs (8 in all)"
+        panel.lang = "ja"
+        await pilot.pause()
+        line = app.query_one("#cluster", Static)
+        assert str(line.render()) == "Ray クラスタ: 2 ノード × H100 GPU 4 枚（計 8 枚）"

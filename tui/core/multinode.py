@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.catalog import Text, t
 from tui.core.catalog.parallel import world_size
 from tui.core.config import ServeConfig
 from tui.core.gpu_catalog import GiB, GpuSpec, custom_gpu, find_gpu
@@ -114,6 +115,22 @@ class Cluster:
         return (
             f"{len(alive)} node{'s' if len(alive) != 1 else ''} x {per_text} {types} GPUs "
             f"({self.gpus_total} in all)" + (f", {dead} dead" if dead else "")
+        )
+
+    def summary_text(self) -> Text:
+        """The same line in both languages (the GPU panel's cluster line)."""
+        if self.backend is None:
+            return t(
+                self.summary(), f"クラスタなし（{self.reason}）" if self.reason else "クラスタなし"
+            )
+        alive = self.alive
+        per = "/".join(map(str, sorted({n.gpus for n in alive}))) or "0"
+        types = ", ".join(self.gpu_types) or "no"
+        dead = len(self.nodes) - len(alive)
+        return t(
+            f"Ray cluster: {self.summary()}",
+            f"Ray クラスタ: {len(alive)} ノード × {types} GPU {per} 枚（計 {self.gpus_total} 枚）"
+            + (f"、停止 {dead} ノード" if dead else ""),
         )
 
 

@@ -12,6 +12,7 @@ from textual.widgets.selection_list import Selection
 from tui.adapters.gpus import Gpu, GpuSnapshot
 from tui.core.catalog import t
 from tui.core.gpu_catalog import GPU_CATALOG, GiB
+from tui.core.multinode import Cluster
 from tui.messages import GpusChosen, PlanningGpuChanged
 
 BAR = 12
@@ -56,10 +57,14 @@ class GpuPanel(Vertical):
     planning_gpu: reactive[str] = reactive("H100 80GB", recompose=True)
     planning_count: reactive[int] = reactive(1, recompose=True)
     lang: reactive[str] = reactive("en", recompose=True)
+    cluster: reactive[Cluster | None] = reactive(None, recompose=True)
+    """A Ray cluster the app found (shown as one line: nodes x GPUs)."""
 
     def compose(self) -> ComposeResult:
         tr = lambda en, ja: t(en, ja).get(self.lang)  # noqa: E731
         self.border_title = "GPUs"
+        if self.cluster is not None and self.cluster.backend:
+            yield Static(self.cluster.summary_text().get(self.lang), id="cluster")
         snap = self.snapshot
         if snap is None:
             yield Label(tr("detecting GPUs…", "GPU を検出しています…"))
