@@ -12,7 +12,13 @@ from tui.core.fix import Fix
 from tui.core.gpu_catalog import GiB
 from tui.core.model_facts import ModelFacts
 from tui.core.plan import BLOCKING, PlanResult
-from tui.core.validate import LEVEL_ORDER, Finding, choice_findings, valid_tp_sizes
+from tui.core.validate import (
+    LEVEL_ORDER,
+    Finding,
+    choice_findings,
+    port_findings,
+    valid_tp_sizes,
+)
 
 
 def screen_findings(
@@ -21,10 +27,11 @@ def screen_findings(
     cfg: ServeConfig | None = None,
     facts: ModelFacts | None = None,
     installed_choices: Mapping[str, Sequence[str]] | None = None,
+    busy_port: tuple[int, int | None] | None = None,
 ) -> tuple[Finding, ...]:
     """`result`'s findings with the fields' input errors ({flag: message}), values outside
     the installed vLLM's choices, idle planned GPUs and a failing VRAM verdict added,
-    errors first."""
+    errors first. `busy_port` is (port, a free one) when the port was found in use."""
     out = [
         Finding(
             "error",
@@ -40,6 +47,13 @@ def screen_findings(
         out += [f for f in choice_findings(cfg, installed_choices) if f.flags not in known]
     if cfg is not None and facts is not None:
         out += _idle_gpus(result, cfg, facts)
+    if (
+        cfg is not None
+        and busy_port is not None
+        and busy_port[0] == cfg.get("port")
+        and all(f.code != "port-in-use" for f in out)
+    ):
+        out += port_findings(cfg, busy_port[1])
     verdict = _verdict_finding(result)
     if verdict is not None:
         out.append(verdict)

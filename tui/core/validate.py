@@ -171,6 +171,12 @@ def _choice(s: FlagSpec, value: Any, installed: Sequence[str] | None) -> list[Fi
     ]
 
 
+def port_findings(cfg: ServeConfig, free_port: int | None) -> list[Finding]:
+    """The port-in-use error (with a free port as its fix) once the port was found busy."""
+    ctx = Context(port_in_use=True, extra={"free_port": free_port} if free_port else {})
+    return [f for f in _network(cfg, ctx) if f.code == "port-in-use"]
+
+
 def choice_findings(cfg: ServeConfig, installed: Mapping[str, Sequence[str]]) -> list[Finding]:
     """Choice errors against the installed vLLM's own lists ({flag: choices})."""
     out: list[Finding] = []

@@ -3,14 +3,16 @@ the exact command. Routes widget messages to the app's state; sets widget attrib
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
+from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input
 
+from tui.bindings import bindings
 from tui.core.catalog import CATALOG
 from tui.core.checks import screen_findings
 from tui.messages import (
@@ -22,6 +24,7 @@ from tui.messages import (
     ModelSubmitted,
     PlanningGpuChanged,
 )
+from tui.screens.flag_jump import FlagJumpProvider
 from tui.widgets.command_preview import CommandPreview
 from tui.widgets.findings_panel import FindingsPanel
 from tui.widgets.flag_form import FlagForm, set_passthrough
@@ -36,19 +39,8 @@ DEST_OF = {s.flag or s.dest: s.dest for s in CATALOG}
 
 class ConfigureScreen(Screen):
     CSS_PATH = "configure.tcss"
-    BINDINGS = [
-        Binding("f5", "app.launch", "Launch", priority=True),
-        Binding("f2", "app.import_config", "Import"),
-        Binding("f3", "app.export", "Export"),
-        Binding("f4", "app.profiles", "Profiles"),
-        Binding("f6", "app.runs", "Runs"),
-        Binding("f7", "app.why", "Why?"),
-        Binding("f9", "app.toggle_lang", "日本語/EN"),
-        Binding("ctrl+f", "apply_fix", "Apply fix"),
-        Binding("ctrl+y", "app.copy_command", "Copy", show=False),
-        Binding("slash", "focus_search", "Search", show=False),
-        Binding("f10", "flag_help", "Flag help", show=False),
-    ]
+    BINDINGS = bindings("configure")  # type: ignore[assignment]
+    COMMANDS = Screen.COMMANDS | {FlagJumpProvider}
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -67,6 +59,11 @@ class ConfigureScreen(Screen):
 
     def on_mount(self) -> None:
         app = self.app
+        services = getattr(app, "services", None)
+        if self.port_probe is None and services is not None and not services.demo:
+            from tui.adapters.launcher import port_in_use
+
+            self.port_probe = port_in_use
         for name in (
             "config",
             "facts",
@@ -84,6 +81,9 @@ class ConfigureScreen(Screen):
         ):
             self.watch(app, name, self._refresh, init=False)
         self._input_errors: dict[str, str] = {}
+        self._busy_port: tuple[int, int | None] | None = None
+        self._port_key: tuple[object, object] | None = None
+        self.set_interval(5, self._recheck_port)
         self._pending = False
         self._apply()
         self._layout_form()
@@ -97,6 +97,7 @@ class ConfigureScreen(Screen):
     def _apply(self) -> None:
         self._pending = False
         app = self.app
+        self._watch_port()
         plan = app.current_plan()  # type: ignore[attr-defined]
         form = self.query_one(FlagForm)
         checks = screen_findings(
@@ -105,6 +106,7 @@ class ConfigureScreen(Screen):
             app.config,  # type: ignore[attr-defined]
             app.facts,  # type: ignore[attr-defined]
             form.installed_choices,
+            self._busy_port,
         )
         result = replace(plan, findings=checks)
         self.query_one(VramPanel).result = result
@@ -148,6 +150,43 @@ class ConfigureScreen(Screen):
 
     # -- messages up --------------------------------------------------------------------
 
+    # -- the port, checked off the UI thread ------------------------------------------------
+
+    port_probe: Callable[[str | None, int], bool] | None = None
+    """How to test a port (None: not checked, as in --demo). Set in on_mount."""
+
+    def _watch_port(self) -> None:
+        cfg = self.app.config  # type: ignore[attr-defined]
+        key = (cfg.get("host"), cfg.get("port"))
+        if key != self._port_key:
+            self._port_key = key
+            self._recheck_port()
+
+    def _recheck_port(self) -> None:
+        if self._port_key is not None and self.port_probe is not None:
+            host, port = self._port_key
+            if isinstance(port, int):
+                self._check_port(host if isinstance(host, str) else None, port)
+
+    @work(thread=True, exclusive=True, group="port", exit_on_error=False)
+    def _check_port(self, host: str | None, port: int) -> None:
+        probe = self.port_probe
+        if probe is None:
+            return
+        busy = probe(host, port)
+        free = None
+        if busy:
+            free = next(
+                (p for p in range(port + 1, min(port + 200, 65536)) if not probe(host, p)), None
+            )
+        self.app.call_from_thread(self._port_checked, port, busy, free)
+
+    def _port_checked(self, port: int, busy: bool, free: int | None) -> None:
+        state = (port, free) if busy else None
+        if state != self._busy_port:
+            self._busy_port = state
+            self._refresh()
+
     def on_resize(self) -> None:
         self._layout_form()
 
@@ -159,6 +198,20 @@ class ConfigureScreen(Screen):
     def on_flag_form_errors_changed(self, event: FlagForm.ErrorsChanged) -> None:
         self._input_errors = event.errors
         self._refresh()
+
+    def jump_to_flag(self, key: str) -> None:
+        """Show flag `key` (a dest or an option name) in the form and put the editor on it."""
+        form = self.query_one(FlagForm)
+        search = self.query_one("#flag-search", Input)
+        if key.startswith("--") and search.value.strip().lower() not in key.lower():
+            with search.prevent(Input.Changed):
+                search.value = key
+            form.refresh_rows()
+        elif not key.startswith("--"):
+            with search.prevent(Input.Changed):
+                search.value = ""
+            form.refresh_rows()
+        form.focus_flag(key)
 
     def action_focus_search(self) -> None:
         self.query_one("#flag-search").focus()

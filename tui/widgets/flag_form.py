@@ -89,6 +89,8 @@ class FlagForm(Vertical):
         self.installed_choices: dict[str, tuple[str, ...]] = {}
         self._rows: tuple[Row, ...] = ()
         self._editing: str | None = None
+        self._sent: list[tuple[str, Any]] = []
+        """What the form asked to change (dest or flag, value): their echoes are no news."""
 
     # -- composition ---------------------------------------------------------------------
 
@@ -99,6 +101,7 @@ class FlagForm(Vertical):
         yield FlagEditor(id="flag-editor")
 
     def on_mount(self) -> None:
+        self._ready = True  # `is_mounted` only turns true after this handler
         self._rebuild()
         self.watch(self.query_one(FlagList), "scroll_y", self._place_editor, init=False)
 
@@ -120,9 +123,14 @@ class FlagForm(Vertical):
         guide = t("Your guide's flags", "ガイドのフラグ").get(self.lang)
         rows: list[Row] = []
         current = None
-        for spec in ordered():
-            if needle and needle not in _haystack(spec):
-                continue
+        specs = ordered()
+        if needle:
+            # Flags whose name matches first, then those whose help mentions the words.
+            specs = sorted(
+                (s for s in specs if needle in _haystack(s)),
+                key=lambda s: needle not in f"{s.flag or s.env} {s.dest}".lower(),
+            )
+        for spec in specs:
             heading = guide if spec.seed else titles.get(spec.group, spec.group)
             if heading != current and not needle:
                 current = heading
@@ -186,8 +194,14 @@ class FlagForm(Vertical):
             text = "" if value in (None, True, False) else str(value)
         return Shown(text, f"default: {row.option.get('default')}", "", False, value is not None)
 
+    def refresh_rows(self) -> None:
+        """Rebuild the rows (after the search text was set from outside)."""
+        self._rebuild()
+
+    _ready = False
+
     def _rebuild(self) -> None:
-        if not self.is_mounted:
+        if not self._ready:
             return
         needle = self.query_one("#flag-search", Input).value.strip().lower()
         key = self._editing
@@ -209,19 +223,45 @@ class FlagForm(Vertical):
         changed = {
             d for d in before.keys() | after.keys() if before.get(d, ...) != after.get(d, ...)
         }
-        # A value set from outside (a fix, an import, a profile, a reset) replaces any text
-        # still being typed there; a value that only echoes the typing leaves it alone.
-        for dest in changed:
-            draft = self.drafts.get(dest)
-            if draft is not None and not self._means(dest, draft[0], cfg.get(dest)):
-                del self.drafts[dest]
         if old is not None and old.passthrough != cfg.passthrough:
             changed |= {r.key for r in self._rows if r.kind == "extra"}
-        if old is None or old.model != cfg.model:
+        # A change that only echoes what was typed here leaves the typing alone; any other
+        # (a fix, an import, a profile, a reset, F5 moving the port) replaces every field's
+        # text with the config's, the focused one included.
+        echo = self._is_echo(old, cfg, changed)
+        if not echo:
             changed |= set(self.drafts)
+            self.drafts.clear()
+            self._sent.clear()
         self._show(changed)
-        self._sync_editor(changed)
+        self._sync_editor(changed, force=not echo)
         self._post_errors()
+
+    def _is_echo(self, old: ServeConfig | None, cfg: ServeConfig, changed: set[str]) -> bool:
+        if old is None or (old.model, old.env, old.cuda_visible_devices) != (
+            cfg.model,
+            cfg.env,
+            cfg.cuda_visible_devices,
+        ):
+            return False
+        for key in changed:
+            spec = BY_DEST.get(key)
+            sent = [v for k, v in self._sent if k == key]
+            if not sent:
+                return False
+            if spec is not None and not any(
+                cfg.get(key) == (spec.effective_default if v is None else v) for v in sent
+            ):
+                return False
+        return True
+
+    def _send(self, dest: str, value: Any) -> None:
+        self._sent = [*self._sent[-15:], (dest, value)]
+        self.post_message(FlagChanged(dest, value))
+
+    def _send_extra(self, flag: str, value: str | bool | None) -> None:
+        self._sent = [*self._sent[-15:], (flag, value)]
+        self.post_message(ExtraFlagChanged(flag, value))
 
     def watch_field_errors(
         self, old: tuple[tuple[str, str], ...], new: tuple[tuple[str, str], ...]
@@ -241,10 +281,10 @@ class FlagForm(Vertical):
         except UserError:
             return False
 
-    def _sync_editor(self, changed: set[str]) -> None:
+    def _sync_editor(self, changed: set[str], force: bool = False) -> None:
         """Put the config's value in the editor when it changed underneath it."""
         key = self._editing
-        if key is None or key not in changed:
+        if key is None or (key not in changed and not force):
             return
         editor = self.query_one(FlagEditor)
         row = next((r for r in self._rows if r.key == key), None)
@@ -254,16 +294,16 @@ class FlagForm(Vertical):
         cfg = self.config
         typed = editor.value.strip()
         echoes = (
-            row.spec is not None
+            not force
+            and row.spec is not None
             and key not in self.drafts
             and cfg is not None
-            and (editor.value == text or (typed and self._means(key, typed, cfg.get(key))))
+            and (editor.value == text or bool(typed and self._means(key, typed, cfg.get(key))))
         )
-        if echoes:
-            return
-        if editor.value != text:
+        if not echoes and editor.value != text:
             with editor.prevent(Input.Changed):
                 editor.value = text
+                editor.cursor_position = len(text)
 
     def watch_lang(self) -> None:
         if self.is_mounted:
@@ -407,10 +447,10 @@ class FlagForm(Vertical):
         if row is None or self.config is None:
             return
         if row.spec is not None:
-            self.post_message(FlagChanged(row.spec.dest, not bool(self.config.get(row.spec.dest))))
+            self._send(row.spec.dest, not bool(self.config.get(row.spec.dest)))
         else:
             on = passthrough_values(self.config.passthrough).get(row.key) is not None
-            self.post_message(ExtraFlagChanged(row.key, None if on else True))
+            self._send_extra(row.key, None if on else True)
 
     def on_descendant_focus(self, event: Any) -> None:
         if isinstance(event.widget, FlagEditor):
@@ -428,7 +468,7 @@ class FlagForm(Vertical):
         if row is None:
             return
         if row.spec is None:
-            self.post_message(ExtraFlagChanged(row.key, event.value.strip() or None))
+            self._send_extra(row.key, event.value.strip() or None)
             return
         self._typed(row.spec, event.value)
 
@@ -437,7 +477,7 @@ class FlagForm(Vertical):
         had = spec.dest in self.drafts
         if not raw:
             self.drafts.pop(spec.dest, None)
-            self.post_message(FlagChanged(spec.dest, None))
+            self._send(spec.dest, None)
         else:
             try:
                 value = _parse(spec, raw)
@@ -453,7 +493,7 @@ class FlagForm(Vertical):
                 self.drafts[spec.dest] = (raw, exc.message)
             else:
                 self.drafts.pop(spec.dest, None)
-                self.post_message(FlagChanged(spec.dest, value))
+                self._send(spec.dest, value)
         if had or spec.dest in self.drafts:
             self._show({spec.dest})
             self._post_errors()

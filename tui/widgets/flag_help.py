@@ -76,8 +76,8 @@ class FlagHelp(VerticalScroll):
         if spec.memory:
             parts += [
                 "\n\n",
-                ("Memory: " if lang == "en" else "メモリ: ", "bold $warning"),
-                spec.memory.get(lang),
+                ("Memory" if lang == "en" else "メモリ", "bold $warning"),
+                ("\n" + spec.memory.get(lang), "$text"),
             ]
         for note in spec.versions:
             parts += [

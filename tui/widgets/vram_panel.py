@@ -27,7 +27,10 @@ SEGMENTS = (
 def bar(result: PlanResult, width: int) -> Content:
     est = result.estimate
     assert est is not None
-    total = est.total_bytes
+    # Scale to what is drawn when the terms exceed the GPU (a plan that fails), so the bar
+    # never runs past the panel's border.
+    drawn = sum(max(0.0, est.term(k).value) for k, _, _ in SEGMENTS if k != "kv_cache")
+    total = max(est.total_bytes, int(drawn + est.kv_cache_bytes))
     parts: list[tuple[str, str]] = []
     used = 0
     for key, _, style in SEGMENTS:
@@ -46,7 +49,7 @@ def bar(result: PlanResult, width: int) -> Content:
     free_style = {"starts": "$success 40%", "borderline": "$warning 60%"}.get(est.state, "$error")
     parts.append(("▒" * headroom, free_style))
     parts.append(("░" * max(0, rest - headroom), "$foreground 30%"))
-    return Content.assemble(*parts)
+    return Content.assemble(*parts).truncate(width)
 
 
 class VramPanel(Widget):
@@ -84,7 +87,7 @@ class VramPanel(Widget):
         lines: list[Content | str | tuple[str, str]] = [
             Content.assemble(
                 (f"{count}{est.gpu}", "bold"),
-                f"  {gib(est.total_bytes)} GiB · budget {gib(est.budget_bytes)} GiB",
+                f" · {gib(est.total_bytes)} GiB · budget {gib(est.budget_bytes)} GiB",
                 (" · planning" if r.planning else "", "$text-muted"),
             ),
             "\n",
