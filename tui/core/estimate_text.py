@@ -52,6 +52,12 @@ def notes_for(
         f"(max_num_batched_tokens / max_num_seqs for {inp.gpu.name}); block size "
         f"{rules.block_size}; {where}"
     )
+    if inp.gpu.unified_memory:
+        notes.append(
+            "unified memory: the budget is a fraction of what CUDA reports as total (the shared "
+            "system RAM); vLLM's startup check compares it with the host's available RAM "
+            "(psutil), so memory other programs hold counts against it"
+        )
     if facts.best_effort:
         notes.append("unknown architecture: best-effort estimate from generic transformer formulas")
     if ends.mid.padding_layers:
