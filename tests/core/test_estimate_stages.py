@@ -219,3 +219,16 @@ def test_detected_gpu_budget_is_nvml_total_minus_driver_reserved():
     v1 = probe(FakeNVML([FakeDevice(v2_memory=False)])).gpus[0]
     assert v1.memory_reserved_bytes is None and v1.as_spec().total_bytes == v1.memory_total_bytes
     assert pynvml.nvmlMemory_v2  # the real struct version the adapter asks for
+
+
+def test_plan_applies_the_busiest_gpus_free_memory():
+    from tui.core.plan import plan
+
+    facts = builtin_facts("Qwen/Qwen3-8B")
+    cfg = ServeConfig.build("Qwen/Qwen3-8B", {"tensor_parallel_size": 2, "max_model_len": 8192})
+    idle = replace(H100, free_bytes=int(78 * GiB))
+    busy = replace(H100, free_bytes=int(30 * GiB))
+    ok = plan(facts, cfg, (idle, idle), planning=False, vllm_version="0.19.0").estimate
+    bad = plan(facts, cfg, (idle, busy), planning=False, vllm_version="0.19.0").estimate
+    assert ok is not None and ok.state == "starts"
+    assert bad is not None and bad.state == "wont_start" and "free memory" in bad.verdict

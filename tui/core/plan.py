@@ -100,6 +100,9 @@ def plan(
     ):
         return PlanResult(None, findings, gpus, planning, nodes=layout)
     gpu = min(gpus, key=lambda g: g.total_bytes)
+    frees = [g.free_bytes for g in gpus if g.free_bytes is not None]
+    if len(frees) == len(gpus):  # vLLM checks every worker's free memory at startup
+        gpu = replace(gpu, free_bytes=min(frees))
     target = Target(
         gpu=gpu,
         num_gpus=len(gpus),
