@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tui.core.logparse import clean_line, may_matter  # noqa: E402
+from tui.core.logparse import bounded_lines, clean_line, may_matter  # noqa: E402
 from tui.core.runstate import replay  # noqa: E402
 
 
@@ -80,11 +80,11 @@ def main() -> int:
     size_mb = os.path.getsize(path) / 1e6
     t0 = time.perf_counter()
     with open(path, encoding="utf-8", errors="replace") as fh:
-        state = replay(fh)
+        state = replay(bounded_lines(fh))
     elapsed = time.perf_counter() - t0
     tracemalloc.start()  # a second pass to measure memory (tracemalloc slows it down)
     with open(path, encoding="utf-8", errors="replace") as fh:
-        state = replay(fh)
+        state = replay(bounded_lines(fh))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(

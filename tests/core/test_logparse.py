@@ -240,3 +240,81 @@ HOSTILE = [
 def test_hostile_lines(line):
     state = replay([line])
     json.dumps(state.as_json())
+
+
+# -- logs at scale (#11): the prefilter, the fast paths, bounded lines ---------------------------
+
+
+def test_every_needle_passes_the_prefilter():
+    """Events need a needle; the prefilter's anchors must find every needle (none is lost)."""
+    from tui.core.logparse import ANCHORS, NEEDLES, may_matter
+
+    assert len(ANCHORS) <= len(NEEDLES)
+    for needle in NEEDLES:
+        assert may_matter(f"(EngineCore pid=1) INFO 01-01 00:00:00 [x.py:1] {needle} 12"), needle
+
+
+def _corpus() -> list[str]:
+    lines = (
+        (DATA / "cpu-0.32.0-startup-and-throughput.log").read_text(errors="replace").splitlines()
+    )
+    for log in sorted((DATA / "failures").glob("*.log")):
+        lines += log.read_text(errors="replace").splitlines()
+    for case in CASES:
+        lines += case["evidence"]
+    lines += [
+        '(APIServer pid=1) INFO:     127.0.0.1:5000 - "POST /v1/completions HTTP/1.1" 200 OK',
+        "\x1b[32mINFO\x1b[0m 11-27 00:20:00 [x.py:1] Model loading took 1.5 GiB and 3 s",
+        "Loading safetensors checkpoint shards:  50% Completed | 2/4\rLoading safetensors checkpoint shards: 100% Completed | 4/4",
+    ]
+    return lines
+
+
+def test_fast_event_path_equals_the_full_path_on_real_logs():
+    full, fast = LogParser(), LogParser()
+    for raw in _corpus():
+        _, expected = full.feed(raw)
+        assert fast.events(raw) == expected, raw
+
+
+THROUGHPUT_LAYOUTS = [
+    "Engine 000: Avg prompt throughput: 1,234.5 tokens/s, Avg generation throughput: 56.7 tokens/s, Running: 3 reqs, Waiting: 1 reqs, GPU KV cache usage: 12.5%, Prefix cache hit rate: 40.0%",
+    "Avg prompt throughput: 0.0 tokens/s, Avg generation throughput: 9.9 tokens/s, Running: 1 reqs, Swapped: 0 reqs, Pending: 2 reqs, GPU KV cache usage: 1.0%, CPU KV cache usage: 0.0%.",
+    "Avg prompt throughput: 5.0 tokens/s, Avg generation throughput: 9.9 tokens/s, Running: 1 reqs, Waiting: 0 reqs, CPU KV cache usage: 0.1%, Prefix cache hit rate: GPU: 3.0%, CPU: 0.0%",
+    "Avg prompt throughput: 5.0 tokens/s, Avg generation throughput: 9.9 tokens/s, Running: 1 reqs, Waiting: 0 reqs, GPU KV cache usage: 0.1%, Prefix cache hit rate: 3.0%, MM cache hit rate: 1.0%",
+    "Avg prompt throughput: 5.0 tokens/s, Running: 1 reqs",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("line", THROUGHPUT_LAYOUTS)
+def test_layout_pattern_and_part_reader_agree(line):
+    from tui.core.logparse import _from_parts
+
+    generic: dict[str, object] = {}
+    _from_parts(line, generic)
+    tp = parse_throughput(line)
+    for name, value in generic.items():
+        assert getattr(tp, name) == value, name
+
+
+def test_one_huge_line_is_read_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    from tui.core.logparse import MAX_LINE, bounded_lines
+
+    path = tmp_path / "huge.log"
+    with path.open("w") as fh:
+        fh.write("x" * 30_000_000 + "\n")
+        fh.write(
+            "(APIServer pid=1) ERROR 01-01 00:00:00 [x.py:1] OSError: [Errno 98] Address already in use\n"
+        )
+    tracemalloc.start()
+    with path.open() as fh:
+        lines = list(bounded_lines(fh))
+        _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2_000_000
+    assert len(lines) == 2 and len(lines[0]) < MAX_LINE * 5 and "more characters" in lines[0]
+    with path.open() as fh:
+        state = replay(bounded_lines(fh))
+    assert state.root_cause is not None and state.root_cause.kind == "port_in_use"

@@ -133,8 +133,9 @@ def _dump_via_import(install: VllmInstall, timeout: float) -> list[dict[str, Any
     for line in out.stdout.splitlines():
         if line.startswith("@@OPTIONS@@"):
             try:
-                return json.loads(line[len("@@OPTIONS@@") :])["options"]
-            except (ValueError, KeyError):
+                data = loads_json(line[len("@@OPTIONS@@") :], "vLLM's option dump")
+                return check_options_cache(data, "vLLM's option dump")
+            except (SchemaError, KeyError):
                 return None
     return None
 

@@ -13,16 +13,17 @@ def main(_name: str, argv: Sequence[str]) -> int:
     parser.add_argument("file", help="a vLLM log file ('-' for stdin)")
     parser.add_argument("--json", action="store_true")
     ns = parser.parse_args(list(argv))
+    from tui.core.logparse import bounded_lines
     from tui.core.runstate import replay
 
     if ns.file == "-":
         import sys
 
-        state = replay(sys.stdin)
+        state = replay(bounded_lines(sys.stdin))
     else:
         try:
             with open(ns.file, encoding="utf-8", errors="replace") as fh:
-                state = replay(fh)
+                state = replay(bounded_lines(fh))
         except OSError as exc:
             raise UserError(f"cannot read {ns.file}: {exc.strerror or exc}") from None
     data = state.as_json()

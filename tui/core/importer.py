@@ -73,9 +73,8 @@ def parse_args(
             else:
                 passthrough.append(tok)
             continue
-        name, inline = (
-            (tok.split("=", 1) + [None])[:2] if tok.startswith("--") and "=" in tok else (tok, None)
-        )
+        name, eq, value = tok.partition("=") if tok.startswith("--") else (tok, "", "")
+        inline: str | None = value if eq else None
         option = normalise_option(name)
         if option == "--model":
             model, i = _value(option, inline, args, i)

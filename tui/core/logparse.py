@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from tui.core.diagnose import NEEDLES as DIAGNOSIS_NEEDLES
 from tui.core.diagnose import Diagnosis, diagnose
@@ -39,6 +41,24 @@ def clean_line(raw: str) -> str:
     if len(raw) > MAX_LINE:
         raw = raw[:MAX_LINE] + f" …[{len(raw) - MAX_LINE} more characters]"
     return raw.replace("\x00", "")
+
+
+def bounded_lines(stream: TextIO, limit: int = MAX_LINE * 4) -> Iterator[str]:
+    """Lines of a text stream, each at most `limit` characters: the rest of a longer line is
+    skipped without being held, so one huge line cannot take the memory of a huge line."""
+    while True:
+        line = stream.readline(limit)
+        if not line:
+            return
+        if len(line) == limit and not line.endswith("\n"):
+            skipped = 0
+            while True:
+                rest = stream.readline(limit)
+                skipped += len(rest)
+                if not rest or rest.endswith("\n"):
+                    break
+            line += f" …[{skipped} more characters]\n"
+        yield line
 
 
 @dataclass(frozen=True)
