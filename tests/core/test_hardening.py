@@ -145,6 +145,9 @@ def test_bounded_argument_types():
         ("port", 99999, True),
         ("max_model_len", -1, False),
         ("max_model_len", 10**30, True),
+        ("max_model_len", 0, True),
+        ("swap_space", -1, True),
+        ("gpu_memory_utilization", 0.0, False),
     ],
 )
 def test_serve_value_bounds(dest, value, bad):
@@ -210,6 +213,13 @@ def test_wrong_typed_profiles_are_quarantined(home, capsys, data):
         profiles.load_profile("bad")
     assert str(path) in capsys.readouterr().err
     assert list(path.parent.glob("bad.json.corrupt-*"))
+
+
+def test_profile_with_an_impossible_port_is_quarantined(home, capsys):
+    _write_profile("port", {"model": "m", "values": {"port": 99999}})
+    with pytest.raises(UserError, match="--port"):
+        profiles.load_profile("port")
+    assert "port.json" in capsys.readouterr().err
 
 
 def test_profile_with_a_flag_this_catalog_does_not_know_loads(home):

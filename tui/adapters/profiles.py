@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.adapters.settings import atomic_write, config_dir, quarantine
+from tui.core.bounds import check_serve_bounds
 from tui.core.catalog import BY_DEST, CATALOG
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
@@ -104,10 +105,12 @@ def _build(data: dict[str, Any]) -> ServeConfig:
         else:
             extra += [flag, str(value)]
     env = data.get("env") or {}
-    return ServeConfig.build(
+    cfg = ServeConfig.build(
         data["model"],
         known,
         passthrough=[*(data.get("passthrough") or []), *extra],
         env={str(k): str(v) for k, v in env.items() if not is_secret_env(str(k))},
         cuda_visible_devices=data.get("cuda_visible_devices"),
     )
+    check_serve_bounds(dict(cfg.values), BY_DEST)
+    return cfg

@@ -73,7 +73,9 @@ def serve_value_problem(dest: str, flag: str, value: Any, spec: Any = None) -> s
         if smax is not None:
             hi = smax if hi is None else min(hi, smax)
     if dest == "max_model_len" and value == -1:
-        return None
+        return None  # "auto"
+    if dest == "max_model_len" and value == 0:
+        return f"{flag} must be at least 1, or auto (got 0)"
     if lo is not None and value < lo:
         return f"{flag} must be at least {lo:g} (got {value:g})"
     if hi is not None and value > hi:
