@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from tui.core.catalog import t
+from tui.core.catalog.parallel import world_size
 from tui.core.config import ServeConfig
 from tui.core.fix import Fix
 from tui.core.gpu_catalog import GiB
@@ -67,7 +68,7 @@ def _idle_gpus(result: PlanResult, cfg: ServeConfig, facts: ModelFacts) -> list[
         int(cfg.get(k) or 1)
         for k in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size")
     )
-    if not result.planning or gpus <= tp * pp * dp:
+    if not result.planning or gpus <= world_size(cfg):
         return []
     best = max(valid_tp_sizes(facts, gpus // (pp * dp)) or [1])
     if best <= tp:

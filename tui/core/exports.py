@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.catalog.parallel import world_size
 from tui.core.commands import build_args, build_env, mask_env
 from tui.core.config import MASK, ServeConfig
 
@@ -81,12 +82,7 @@ def gpu_count(cfg: ServeConfig, nodes: int = 1) -> int:
     """GPUs per node: the chosen devices, else TP x PP x DP spread over the nodes."""
     if cfg.cuda_visible_devices:
         return len([d for d in cfg.cuda_visible_devices.split(",") if d.strip()])
-    total = (
-        int(cfg.get("tensor_parallel_size") or 1)
-        * int(cfg.get("pipeline_parallel_size") or 1)
-        * int(cfg.get("data_parallel_size") or 1)
-    )
-    return max(1, -(-total // max(1, nodes)))
+    return max(1, -(-world_size(cfg) // max(1, nodes)))
 
 
 # -- docker ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tui.core.catalog import CATALOG, FlagSpec, Text, spec, t
+from tui.core.catalog.parallel import world_size
 from tui.core.config import ServeConfig
 from tui.core.fix import Fix
 from tui.core.gpu_catalog import GpuSpec
@@ -257,7 +258,7 @@ def _gpu_count(cfg: ServeConfig, ctx: Context) -> list[Finding]:
         int(cfg.get(k) or 1)
         for k in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size")
     )
-    need = tp * pp * dp
+    need = world_size(cfg)
     if need <= gpus:
         return []
     fix = None
