@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.widget import Widget
 
 from tui.core.catalog import t
 from tui.core.commands import SERVE, shell_script
 from tui.core.config import ServeConfig
+from tui.widgets.line_diff import LineDiff
 
 
 def preview_text(
@@ -21,14 +22,24 @@ def preview_text(
     )
 
 
-class CommandPreview(Static):
+class CommandPreview(Widget):
+    """Repaints only the command's lines that changed (one per keystroke, usually)."""
+
     DEFAULT_CSS = """
     CommandPreview { height: auto; max-height: 14; border: round $primary 40%; border-title-color: $primary; padding: 0 1; overflow-y: auto; }
     """
 
-    config: reactive[ServeConfig | None] = reactive(None)
-    version: reactive[str | None] = reactive(None)
-    lang: reactive[str] = reactive("en")
+    config: reactive[ServeConfig | None] = reactive(None, repaint=False)
+    version: reactive[str | None] = reactive(None, repaint=False)
+    lang: reactive[str] = reactive("en", repaint=False)
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._content = Content("")
+        self._drawn = LineDiff()
+
+    def render(self) -> Content:
+        return self._content
 
     def watch_lang(self) -> None:
         self._update()
@@ -39,15 +50,16 @@ class CommandPreview(Static):
     def watch_version(self) -> None:
         self._update()
 
+    def on_resize(self) -> None:
+        self._drawn.reset()
+
     def _update(self) -> None:
-        self.border_title = t(
+        title = t(
             "Command (F3 export · Ctrl+Y copy)", "コマンド (F3 書き出し · Ctrl+Y コピー)"
         ).get(self.lang)
+        if self.border_title != title:  # setting it repaints the whole panel
+            self.border_title = title
         cfg = self.config
-        if cfg is None:
-            self.update("")
-            return
-        text = preview_text(cfg, version=self.version)
-        lines = text.count("\n")
-        self.update(Content.styled(text, "$text"), layout=lines != getattr(self, "_lines", -1))
-        self._lines = lines
+        text = preview_text(cfg, version=self.version) if cfg is not None else ""
+        self._content = Content.styled(text, "$text")
+        self._drawn.repaint(self, self._content)

@@ -11,7 +11,9 @@ from typing import Any
 
 from textual import events
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import Input
 
 from tui.core.catalog import FlagSpec
@@ -82,6 +84,9 @@ class FlagEditor(Input):
         """ "/" on a row that does not take free text."""
 
     kind: str = "str"
+    # The editor's box is fixed (one row, width set by the form): text growing inside it must
+    # not re-lay out the form (that repaints the list's scrollbar on every key).
+    virtual_size = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(compact=True, id=id, select_on_focus=False)

@@ -141,7 +141,10 @@ class FlagList(ScrollView, can_focus=False):
             first.append(len(lines))
             lines += [(index, part) for part in range(self._height(row))]
         self._lines, self._first_line = lines, first
-        self.virtual_size = Size(self.size.width, len(lines))
+        size = Size(self.size.width, len(lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
+            self._scroll_update(size)
 
     def watch_compact(self) -> None:
         self._layout_lines()
@@ -157,6 +160,19 @@ class FlagList(ScrollView, can_focus=False):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._lines))
+
+    _last_sizes: tuple[Size, Size] | None = None
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # A re-layout elsewhere on the screen (the estimate panel growing a line) reaches
+        # here with the compositor's idea of our virtual size; the rows did not change, so
+        # do not repaint the scrollbar for it.
+        if (size, container_size) == self._last_sizes:
+            return False
+        self._last_sizes = (size, container_size)
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     # -- drawing -------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from tui.core.catalog.spec import t
 from tui.core.gpu_catalog import GiB
 from tui.core.memory_model import PROVENANCE_MARK, PROVENANCE_TEXT
 from tui.core.plan import PlanResult
+from tui.widgets.line_diff import LineDiff
 
 SEGMENTS = (
     ("weights", "Weights", "$primary"),
@@ -59,19 +60,32 @@ class VramPanel(Widget):
     VramPanel.-borderline { border: round $warning; }
     """
 
-    result: reactive[PlanResult | None] = reactive(None, layout=True)
+    result: reactive[PlanResult | None] = reactive(None, repaint=False)
+    """Repainted line by line in watch_result."""
     lang: reactive[str] = reactive("en")
 
+    _drawn: LineDiff | None = None
+
     def watch_result(self, result: PlanResult | None) -> None:
+        # Repaint only the lines that changed (a keystroke changes two or three of them).
+        if self._drawn is None:
+            self._drawn = LineDiff()
         state = result.estimate.state if result is not None and result.estimate else None
         self.set_class(state == "wont_start", "-fails")
         self.set_class(state == "borderline", "-borderline")
+        self._drawn.repaint(self, self.render())
+
+    def on_resize(self) -> None:
+        if self._drawn is not None:
+            self._drawn.reset()
 
     def tr(self, en: str, ja: str) -> str:
         return ja if self.lang == "ja" else en
 
     def render(self) -> Content:
-        self.border_title = "VRAM per GPU" if self.lang == "en" else "GPU ごとの VRAM"
+        title = "VRAM per GPU" if self.lang == "en" else "GPU ごとの VRAM"
+        if self.border_title != title:  # setting it repaints the whole panel
+            self.border_title = title
         r = self.result
         if r is None:
             return Content("resolving the model…")
