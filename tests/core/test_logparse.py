@@ -318,3 +318,26 @@ def test_one_huge_line_is_read_in_bounded_memory(tmp_path):
     with path.open() as fh:
         state = replay(bounded_lines(fh))
     assert state.root_cause is not None and state.root_cause.kind == "port_in_use"
+
+
+def test_replay_equals_reducing_every_event_in_order():
+    """replay reads stats lines last and only the kept window: the same state as one by one."""
+    from dataclasses import replace as dc_replace
+
+    base = _corpus()
+    stats = [ln for ln in base if "Avg prompt throughput" in ln]
+    lines = list(base)
+    for i in range(1500):  # more samples than the window keeps, interleaved with other lines
+        lines.append(stats[i % len(stats)].replace("Running: 0 reqs", f"Running: {i} reqs"))
+        if i % 7 == 0:
+            lines.append(base[i % len(base)])
+    lines.append("\x1b[0m" + stats[0])  # a coloured stats line takes the full path
+    parser, expected = LogParser(), RunState()
+    for raw in lines:
+        _, events = parser.feed(raw)
+        for ev in events:
+            expected = reduce(expected, ev)
+    expected = dc_replace(expected, lines=parser.line_no)
+    got = replay(lines)
+    assert got == expected
+    assert len(got.throughput) == 720

@@ -202,11 +202,26 @@ class LogParser:
         if _ACCESS in text and _ACCESS_END in text:
             return []  # a uvicorn access line: never an event
         if _STATS in text:
-            tp = parse_throughput(text, self.line_no)
-            return [tp]
+            return [parse_throughput(text, self.line_no)]
         if not may_matter(text):
             return []
         return self._events(split_line(text))
+
+    def scan(self, raw: str) -> tuple[list[Event], str | None]:
+        """`events`, except that a stats line comes back unread (its cleaned text) for a caller
+        that keeps only the last N samples and reads just those (`parse_throughput`)."""
+        if (
+            _STATS in raw
+            and "\x1b" not in raw
+            and "\r" not in raw
+            and not (_ACCESS in raw and _ACCESS_END in raw)
+        ):
+            self.line_no += 1
+            text = raw.rstrip("\n")
+            if len(text) <= MAX_LINE and "\x00" not in text:
+                return [], text
+            self.line_no -= 1
+        return self.events(raw), None
 
     def _events(self, line: LogLine) -> list[Event]:
         msg = line.message
@@ -486,17 +501,36 @@ _TP_LAYOUT = re.compile(
 
 def _from_layout(m: re.Match[str], values: dict[str, object]) -> None:
     prompt, gen, running, swapped, waiting, device, usage, hit = m.groups()
-    floats = (("prompt_tps", prompt), ("gen_tps", gen), ("kv_cache_usage_pct", usage))
-    for name, text in (*floats, ("prefix_cache_hit_pct", hit)):
-        if text is not None:
-            number = _f(text)
-            if math.isfinite(number) and number < 1e15:
-                values[name] = number
-    for name, text in (("running", running), ("swapped", swapped), ("waiting", waiting)):
-        if text is not None and len(text) < 16:
-            values[name] = int(text)
+    # Straight-line on purpose: this runs once per stats line of a long log.
+    number = _bounded(prompt)
+    if number is not None:
+        values["prompt_tps"] = number
+    number = _bounded(gen)
+    if number is not None:
+        values["gen_tps"] = number
+    if len(running) < 16:
+        values["running"] = int(running)
+    if swapped is not None and len(swapped) < 16:
+        values["swapped"] = int(swapped)
+    if len(waiting) < 16:
+        values["waiting"] = int(waiting)
     if usage is not None:
-        values["kv_device"] = device
+        number = _bounded(usage)
+        if number is not None:
+            values["kv_cache_usage_pct"] = number
+            values["kv_device"] = device
+    if hit is not None:
+        number = _bounded(hit)
+        if number is not None:
+            values["prefix_cache_hit_pct"] = number
+
+
+def _bounded(text: str) -> float | None:
+    r"""A `[\d,]+(\.\d+)?` number below 1e15 (a hostile line cannot inject a huge one)."""
+    if len(text) > 24:
+        return None
+    number = float(text.replace(",", "") if "," in text else text)
+    return number if number < 1e15 else None
 
 
 def _from_parts(msg: str, values: dict[str, object]) -> None:

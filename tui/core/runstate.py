@@ -23,6 +23,7 @@ from tui.core.logparse import (
     Phase,
     Throughput,
     VersionSeen,
+    parse_throughput,
 )
 
 MAX_SAMPLES = 720  # two hours of 10-second stats lines
@@ -206,23 +207,20 @@ def replay(lines: Iterable[str], state: RunState | None = None) -> RunState:
     """Rebuild the state from a whole log (attach, parse-log, demo)."""
     parser = LogParser()
     st = state or RunState()
-    # Runs of stats lines are applied in one step (the same result as one by one, since a
-    # sample only appends to the bounded window): a long log is mostly stats lines.
-    samples: deque[Throughput] = deque(maxlen=MAX_SAMPLES)
+    # Stats lines are most of a long log and only the last MAX_SAMPLES are kept: they are read
+    # at the end (no other event reads the samples, so the result is the same as in order).
+    stats: deque[Throughput | tuple[int, str]] = deque(maxlen=MAX_SAMPLES)
     for raw in lines:
-        for ev in parser.events(raw):
+        events, text = parser.scan(raw)
+        if text is not None:
+            stats.append((parser.line_no, text))
+            continue
+        for ev in events:
             if isinstance(ev, Throughput):
-                samples.append(ev)
-                continue
-            if samples:
-                st = _add_samples(st, samples)
-            st = reduce(st, ev)
-    if samples:
-        st = _add_samples(st, samples)
+                stats.append(ev)
+            else:
+                st = reduce(st, ev)
+    window = tuple(s if isinstance(s, Throughput) else parse_throughput(s[1], s[0]) for s in stats)
+    if window:
+        st = replace(st, throughput=(*st.throughput, *window)[-MAX_SAMPLES:])
     return replace(st, lines=parser.line_no)
-
-
-def _add_samples(state: RunState, samples: deque[Throughput]) -> RunState:
-    window = (*state.throughput, *samples)[-MAX_SAMPLES:]
-    samples.clear()
-    return replace(state, throughput=window)
