@@ -306,3 +306,35 @@ async def run_steps(steps) -> None:
 @given(st.lists(step, min_size=2, max_size=5))
 def test_every_field_shows_the_config_after_any_changes(steps):
     asyncio.run(run_steps(steps))
+
+
+async def test_a_port_in_use_is_a_check_with_a_free_port_as_its_fix():
+    import socket
+
+    from tui.adapters.launcher import port_in_use
+
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            app.screen.port_probe = port_in_use  # demo services do not probe ports
+            app.config = app.config.set("port", port)
+            for _ in range(40):
+                await pilot.pause(0.05)
+                if "port-in-use" in {f.code for f in app.screen.query_one(FindingsPanel).findings}:
+                    break
+            finding = next(
+                f for f in app.screen.query_one(FindingsPanel).findings if f.code == "port-in-use"
+            )
+            new_port = dict(finding.fix.set)["port"]
+            assert new_port != port and not port_in_use("127.0.0.1", new_port)
+            assert "{" not in finding.fix.label.en  # a sentence, never a Python dict
+            app.screen.set_focus(None)
+            await pilot.press("ctrl+f")
+            await pilot.pause()
+            await pilot.pause()
+            assert app.config.get("port") == new_port
+            assert form_of(app).shown_value("port") == str(new_port)

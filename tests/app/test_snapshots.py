@@ -72,6 +72,18 @@ def test_configure_planning_mode_with_an_error(snap_compare, size):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_configure_in_japanese(snap_compare, size):
+    """The detected-GPU configure screen in --lang ja: panel titles (GPU, モデル, フラグ,
+    チェック, ヘルプ, コマンド), the guide's flags under 'ガイドのフラグ' with Japanese one-line
+    help at 160x48 (placeholders '既定: …'), the model facts in Japanese and a Japanese footer."""
+    assert snap_compare(
+        make_app(services=services(), model="Qwen/Qwen3-8B", lang="ja"),
+        terminal_size=size,
+        run_before=ready,
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_monitor_ready_with_throughput(snap_compare, size):
     """Monitor screen after replaying the recorded vLLM CPU run: READY, vLLM 0.32.0, phases
     ticked (config … API up); memory table (predicted for Qwen3-8B, vLLM's numbers from the demo

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from tui.bindings import bindings
+from tui.bindings import apply_language, bindings
 from tui.core.catalog import CATALOG
 from tui.core.checks import screen_findings
 from tui.messages import (
@@ -40,6 +40,7 @@ DEST_OF = {s.flag or s.dest: s.dest for s in CATALOG}
 class ConfigureScreen(Screen):
     CSS_PATH = "configure.tcss"
     BINDINGS = bindings("configure")  # type: ignore[assignment]
+    BINDINGS_SCOPE = "configure"
     COMMANDS = Screen.COMMANDS | {FlagJumpProvider}
 
     def compose(self) -> ComposeResult:
@@ -59,6 +60,8 @@ class ConfigureScreen(Screen):
 
     def on_mount(self) -> None:
         app = self.app
+        if app.lang != "en":  # type: ignore[attr-defined]
+            apply_language(self, "configure", app.lang)  # type: ignore[attr-defined]
         services = getattr(app, "services", None)
         if self.port_probe is None and services is not None and not services.demo:
             from tui.adapters.launcher import port_in_use
@@ -193,7 +196,7 @@ class ConfigureScreen(Screen):
     def _layout_form(self) -> None:
         rows = self.query_one(FlagList)
         rows.compact = self.size.height < 36
-        rows.name_width = 30 if self.size.width >= 120 else 22
+        rows.name_width = 30
 
     def on_flag_form_errors_changed(self, event: FlagForm.ErrorsChanged) -> None:
         self._input_errors = event.errors

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.reactive import Reactive
 from textual.widgets import Input
 
-from tui.core.catalog import FlagSpec
+from tui.core.catalog import FlagSpec, t
 from tui.core.values import format_value
 
 FREE_TEXT = ("str", "path", "list", "json")
@@ -30,12 +30,12 @@ def display_value(value: Any) -> str:
     return format_value(value)
 
 
-def default_text(spec: FlagSpec) -> str:
+def default_text(spec: FlagSpec, lang: str = "en") -> str:
     d = spec.effective_default
     if spec.removed_in(None) is not None:
-        return "removed in new vLLM"
+        return t("removed in new vLLM", "新しい vLLM では削除").get(lang)
     if d is None:
-        return "vLLM's"
+        return t("vLLM's", "vLLM の既定").get(lang)
     return display_value(d)
 
 
@@ -48,8 +48,8 @@ def shown_text(spec: FlagSpec, value: Any) -> str:
     return display_value(value)
 
 
-def placeholder(spec: FlagSpec) -> str:
-    text = f"default: {default_text(spec)}"
+def placeholder(spec: FlagSpec, lang: str = "en") -> str:
+    text = t("default: ", "既定: ").get(lang) + default_text(spec, lang)
     if spec.unit and spec.effective_default is not None:
         text += f" {spec.unit}"
     return text
@@ -84,6 +84,8 @@ class FlagEditor(Input):
         """ "/" on a row that does not take free text."""
 
     kind: str = "str"
+    full_placeholder: str = ""
+    """The row's placeholder before it is shortened to the editor's width."""
     # The editor's box is fixed (one row, width set by the form): text growing inside it must
     # not re-lay out the form (that repaints the list's scrollbar on every key).
     virtual_size = Reactive(Size(0, 0), layout=False)

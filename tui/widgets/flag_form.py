@@ -25,7 +25,7 @@ from tui.core.errors import UserError
 from tui.core.values import coerce
 from tui.messages import ExtraFlagChanged, FlagChanged, FlagFocused
 from tui.widgets.flag_field import FlagEditor, placeholder, shown_text
-from tui.widgets.flag_list import FlagList, Row, Shown
+from tui.widgets.flag_list import FlagList, Row, Shown, short_placeholder
 
 MAX_EXTRA = 30
 
@@ -113,7 +113,7 @@ class FlagForm(Vertical):
     def _search_hint(self) -> str:
         return t(
             "/ search flags (name or help, English/日本語)",
-            "/ でフラグを検索（名前・説明、英語/日本語）",
+            "/ フラグを検索（名前・説明、日英）",
         ).get(self.lang)
 
     # -- rows ----------------------------------------------------------------------------
@@ -177,11 +177,13 @@ class FlagForm(Vertical):
             spec = row.spec
             draft = self.drafts.get(spec.dest)
             if draft is not None:
-                return Shown(draft[0], placeholder(spec), draft[1], True, cfg.is_set(spec.dest))
+                return Shown(
+                    draft[0], placeholder(spec, self.lang), draft[1], True, cfg.is_set(spec.dest)
+                )
             error = errors.get(spec.dest)
             return Shown(
                 shown_text(spec, cfg.get(spec.dest)),
-                placeholder(spec),
+                placeholder(spec, self.lang),
                 error or spec.summary.get(self.lang),
                 error is not None,
                 cfg.is_set(spec.dest),
@@ -192,7 +194,8 @@ class FlagForm(Vertical):
             text = "on" if value else "off"
         else:
             text = "" if value in (None, True, False) else str(value)
-        return Shown(text, f"default: {row.option.get('default')}", "", False, value is not None)
+        default = t("default: ", "既定: ").get(self.lang) + str(row.option.get("default"))
+        return Shown(text, default, "", False, value is not None)
 
     def refresh_rows(self) -> None:
         """Rebuild the rows (after the search text was set from outside)."""
@@ -372,7 +375,7 @@ class FlagForm(Vertical):
         )
         with editor.prevent(Input.Changed):
             editor.value = shown.text
-            editor.placeholder = shown.placeholder
+            editor.full_placeholder = shown.placeholder
             editor.password = bool(row.spec and row.spec.secret)
             editor.suggester = self._suggester(row)
             editor.cursor_position = len(shown.text)
@@ -409,11 +412,13 @@ class FlagForm(Vertical):
         if not 0 <= y < rows.size.height:
             editor.styles.offset = (0, -100)
             return
-        name_w = min(rows.name_width, max(8, rows.size.width // 2))
+        name_w = rows.name_cells()
         origin = self.content_region.offset
         x = rows.region.x - origin.x + name_w
         top = rows.region.y - origin.y + y
-        editor.styles.width = max(1, rows.scrollable_content_region.width - name_w)
+        width = max(1, rows.scrollable_content_region.width - name_w)
+        editor.styles.width = width
+        editor.placeholder = short_placeholder(editor.full_placeholder, width)
         editor.styles.offset = (x, top)
 
     def on_resize(self) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rich.cells import cell_len
 from textual.content import Content
 from textual.events import Click
 from textual.geometry import Size
@@ -53,6 +54,13 @@ class Shown:
     help: str
     error: bool = False
     is_set: bool = False
+
+
+def short_placeholder(text: str, width: int) -> str:
+    """'default: 0.92' as '0.92' where there is no room for the word (80 columns)."""
+    if cell_len(text) > width and ": " in text:
+        return text.split(": ", 1)[1]
+    return text
 
 
 class FlagList(ScrollView, can_focus=False):
@@ -208,7 +216,7 @@ class FlagList(ScrollView, can_focus=False):
             names.append("set")
         if at_cursor:
             names.append("cursor")
-        name_w = min(self.name_width, max(8, width // 2))
+        name_w = self.name_cells()
         label = Content(" " + row.label).truncate(name_w - 1, ellipsis=True)
         label = label.pad_right(name_w - label.cell_length)
         value_w = max(1, width - name_w)
@@ -217,13 +225,19 @@ class FlagList(ScrollView, can_focus=False):
                 value_w, ellipsis=True
             )
         else:
-            value = Content.styled(shown.placeholder, self._style("placeholder")).truncate(
-                value_w, ellipsis=True
-            )
+            value = Content.styled(
+                short_placeholder(shown.placeholder, value_w), self._style("placeholder")
+            ).truncate(value_w, ellipsis=True)
         value = value.pad_right(value_w - value.cell_length)
         if shown.error and row.kind == "flag" and self.compact:
             value = value.stylize(self._style("error"))
         return Content.assemble(label.stylize(self._style(*names)), value)
+
+    def name_cells(self) -> int:
+        """Width of the name column: the longest name shown, within what the width allows."""
+        width = self.scrollable_content_region.width
+        longest = max((cell_len(r.label) for r in self.rows if r.editable), default=20) + 2
+        return max(8, min(self.name_width, longest, width - 6))
 
     # -- input ---------------------------------------------------------------------------
 

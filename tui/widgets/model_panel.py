@@ -24,21 +24,48 @@ def count_text(n: float) -> str:
     return f"{n:.0f}"
 
 
-def facts_text(facts: ModelFacts) -> str:
-    parts = [f"{count_text(total_params(facts))} params"]
+def facts_text(facts: ModelFacts, lang: str = "en") -> str:
+    tr = lambda en, ja: t(en, ja).get(lang)  # noqa: E731
+    parts = [
+        tr(
+            f"{count_text(total_params(facts))} params",
+            f"パラメータ {count_text(total_params(facts))}",
+        )
+    ]
     if facts.is_moe:
-        parts[0] += f" ({count_text(active_params(facts))} active, {facts.num_experts} experts)"
-    parts += [f"{facts.num_layers} layers", f"{facts.num_heads} heads / {facts.num_kv_heads} KV"]
+        active = count_text(active_params(facts))
+        parts[0] += tr(
+            f" ({active} active, {facts.num_experts} experts)",
+            f"（アクティブ {active}、エキスパート {facts.num_experts}）",
+        )
+    parts += [
+        tr(f"{facts.num_layers} layers", f"{facts.num_layers} 層"),
+        tr(
+            f"{facts.num_heads} heads / {facts.num_kv_heads} KV",
+            f"ヘッド {facts.num_heads} / KV {facts.num_kv_heads}",
+        ),
+    ]
     if facts.is_mla:
         parts.append(f"MLA latent {facts.kv_lora_rank}+{facts.qk_rope_head_dim}")
     if facts.num_sliding_layers:
-        parts.append(f"{facts.num_sliding_layers} sliding-window layers ({facts.sliding_window})")
-    parts.append(f"context {facts.derived_max_model_len:,}")
+        parts.append(
+            tr(
+                f"{facts.num_sliding_layers} sliding-window layers ({facts.sliding_window})",
+                f"スライディングウィンドウ層 {facts.num_sliding_layers}（{facts.sliding_window}）",
+            )
+        )
+    parts.append(
+        tr(f"context {facts.derived_max_model_len:,}", f"文脈長 {facts.derived_max_model_len:,}")
+    )
     parts.append(facts.quant.method if facts.quant else facts.torch_dtype)
     return (
         " · ".join(parts)
-        + f"\nfrom {facts.source}"
-        + (" · best-effort (unknown architecture)" if facts.best_effort else "")
+        + tr(f"\nfrom {facts.source}", f"\n出典: {facts.source}")
+        + (
+            tr(" · best-effort (unknown architecture)", " · 推定（未知のアーキテクチャ）")
+            if facts.best_effort
+            else ""
+        )
     )
 
 
@@ -114,7 +141,7 @@ class ModelPanel(Vertical):
         text = (
             t("resolving…", "調べています…").get(self.lang)
             if self.loading
-            else self.error or (facts_text(self.facts) if self.facts else "")
+            else self.error or (facts_text(self.facts, self.lang) if self.facts else "")
         )
         typed = self.query_one("#model-input", Input).value.strip()
         if typed and typed != self.model and not self.loading:
