@@ -45,7 +45,8 @@ def clean_line(raw: str) -> str:
 
 def bounded_lines(stream: TextIO, limit: int = MAX_LINE * 4) -> Iterator[str]:
     """Lines of a text stream, each at most `limit` characters: the rest of a longer line is
-    skipped without being held, so one huge line cannot take the memory of a huge line."""
+    skipped without being held, so one huge line cannot take the memory of a huge line.
+    (readline with a limit: measured faster than chunked reads and splitting here.)"""
     while True:
         line = stream.readline(limit)
         if not line:
