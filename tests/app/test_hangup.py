@@ -62,12 +62,13 @@ def _wait_exit(pid: int, timeout: float) -> int | None:
     return None
 
 
-@pytest.mark.parametrize("delay", [0.5, 3.0])
-def test_closing_the_terminal_ends_the_app_with_the_monitor_open(delay):
+def _app_then_hang_up(args: list[str], delay: float, keys: bytes = b"") -> None:
+    """Run the app on a fresh pty, let it draw, send `keys`, wait, then close the terminal;
+    asserts the app process ends."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the app on a fresh pty of 100x30
         os.environ["COLUMNS"], os.environ["LINES"] = "100", "30"
-        os.execv(sys.executable, [sys.executable, "-m", "tui", "--demo"])
+        os.execv(sys.executable, [sys.executable, "-m", "tui", *args])
     try:
         seen = b""
         deadline = time.monotonic() + 30
@@ -79,7 +80,8 @@ def test_closing_the_terminal_ends_the_app_with_the_monitor_open(delay):
                 except OSError:
                     break
         assert seen, "the app drew nothing"
-        os.write(fd, b"\x1b[15~")  # F5: the monitor
+        if keys:
+            os.write(fd, keys)
         end = time.monotonic() + delay
         while time.monotonic() < end:  # keep reading a while, like a live terminal
             if select.select([fd], [], [], 0.1)[0]:
@@ -99,3 +101,24 @@ def test_closing_the_terminal_ends_the_app_with_the_monitor_open(delay):
             os.waitpid(pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+
+
+@pytest.mark.parametrize("delay", [0.5, 3.0])
+def test_closing_the_terminal_ends_the_app_with_the_monitor_open(delay):
+    _app_then_hang_up(["--demo"], delay, keys=b"\x1b[15~")  # F5: the monitor
+
+
+def test_hangup_of_an_attached_app_leaves_the_server_running(monkeypatch):
+    """A server started with --detach (here: by the launcher directly), then attached in the
+    app: closing the app's terminal ends the app and leaves the server serving."""
+    from tests.adapters.test_process_truth import start_fake
+    from tui.adapters import runs
+    from tui.adapters.launcher import free_port
+
+    run = start_fake(free_port("127.0.0.1", 19990), monkeypatch)
+    try:
+        _app_then_hang_up(["--attach", run.id], 3.0)
+        time.sleep(1.0)
+        assert run.alive() and not run.stop_requested()
+    finally:
+        runs.stop(run, grace_int=3, grace_term=2, grace_kill=2)
