@@ -103,10 +103,12 @@ def test_two_concurrent_detached_runs_on_one_port_one_wins_the_other_is_told(fak
     assert [r["alive"] for r in ps] == [True]
 
 
-def test_a_typed_api_key_leaves_our_argv_and_reaches_vllm_by_environment(fake_vllm, stop_all):
+@pytest.mark.parametrize("form", ["separate", "equals"])
+def test_a_typed_api_key_leaves_our_argv_and_reaches_vllm_by_environment(fake_vllm, stop_all, form):
     port = free_port("127.0.0.1", 19850)
     secret = "sk-typed-4d1f7a"
-    proc = popen(*run_args(fake_vllm, port, "--api-key", secret))
+    typed = ["--api-key", secret] if form == "separate" else [f"--api-key={secret}"]
+    proc = popen(*run_args(fake_vllm, port, *typed))
     events = read_until(proc, "ready")
     assert events[-1]["state"] == "ready", events
     cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()

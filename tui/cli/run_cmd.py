@@ -205,9 +205,9 @@ def _hide_typed_secrets(argv: Sequence[str]) -> None:
         file=sys.stderr,
     )
     real = sys.argv[1:]
-    if os.environ.get("VLLM_TUI_SCRUBBED") or not any(v in real for v in found.values()):
-        return  # called in-process (tests) or already re-executed: nothing to scrub
     clean_args, env_add = scrub_secret_args(real)
+    if os.environ.get("VLLM_TUI_SCRUBBED") or not env_add:
+        return  # called in-process (tests) or already re-executed: nothing to scrub
     env = {**os.environ, **env_add, "VLLM_TUI_SCRUBBED": "1"}
     sys.stdout.flush()
     sys.stderr.flush()
