@@ -50,9 +50,6 @@ class CommandPreview(Widget):
     def watch_version(self) -> None:
         self._update()
 
-    def on_resize(self) -> None:
-        self._drawn.reset()
-
     def _update(self) -> None:
         title = t(
             "Command (F3 export · Ctrl+Y copy)", "コマンド (F3 書き出し · Ctrl+Y コピー)"

@@ -75,10 +75,6 @@ class VramPanel(Widget):
         self.set_class(state == "borderline", "-borderline")
         self._drawn.repaint(self, self.render())
 
-    def on_resize(self) -> None:
-        if self._drawn is not None:
-            self._drawn.reset()
-
     def tr(self, en: str, ja: str) -> str:
         return ja if self.lang == "ja" else en
 
