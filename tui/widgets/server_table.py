@@ -11,19 +11,24 @@ from textual.widgets import DataTable
 from tui.core.catalog.spec import Text, t
 from tui.core.watchstate import WatchSample
 
-COLUMNS: tuple[tuple[str, Text], ...] = (
-    ("server", t("Server", "サーバー")),
-    ("model", t("Model", "モデル")),
-    ("state", t("State", "状態")),
-    ("gen", t("Gen tok/s", "生成 tok/s")),
-    ("queue", t("Run/Wait", "実行/待機")),
-    ("kv", t("KV %", "KV %")),
-    ("ttft", t("TTFT p50", "TTFT p50")),
+COLUMNS: tuple[tuple[str, Text, Text], ...] = (
+    ("server", t("Server", "サーバー"), t("Server", "サーバー")),
+    ("model", t("Model", "モデル"), t("Model", "モデル")),
+    ("state", t("State", "状態"), t("State", "状態")),
+    ("gen", t("Gen tok/s", "生成 tok/s"), t("Gen tok/s", "生成tok/s")),
+    ("queue", t("Run/Wait", "実行/待機"), t("R/W", "実/待")),
+    ("kv", t("KV %", "KV %"), t("KV %", "KV %")),
+    ("ttft", t("TTFT p50", "TTFT p50"), t("TTFT", "TTFT")),
 )
+"""(key, title, title when narrow)."""
+NARROW = {"server": 14, "model": 11, "state": 9, "gen": 11, "queue": 7, "kv": 5, "ttft": 7}
+"""Column widths that fit 80 columns (cells are padded by one on each side)."""
+WIDE = {"server": 30, "model": 40, "state": 13, "gen": 24, "queue": 10, "kv": 7, "ttft": 10}
+SPARK = {"narrow": 4, "wide": 16}
 STATE_TEXT: dict[str, Text] = {
     "ready": t("ready", "稼働中"),
     "unhealthy": t("unhealthy", "異常"),
-    "unreachable": t("unreachable", "接続不可"),
+    "unreachable": t("no answer", "接続不可"),
     "unauthorized": t("401 key?", "401 キー?"),
     "not_found": t("404", "404"),
     "not_vllm": t("not vLLM", "vLLM でない"),
@@ -63,9 +68,12 @@ def row(
         return "–" if value is None else format(value, fmt)
 
     ttft = None if m is None or m.ttft_p50_s is None else m.ttft_p50_s * 1000
+    model = (last.facts.model if last else None) or "–"
+    if width < 8:  # narrow: the repo name without its organisation
+        model = model.rsplit("/", 1)[-1]
     return (
         short_url(url),
-        (last.facts.model if last else None) or "–",
+        model,
         Content.styled(label, style),
         f"{spark(gen, width)} {num(gen[-1] if gen else None, '6.1f'):>6}",
         f"{num(m.running if m else None, 'g')}/{num(m.waiting if m else None, 'g')}",
@@ -86,17 +94,22 @@ class ServerTable(DataTable[str | Content]):
     def on_mount(self) -> None:
         self.set_columns()
 
+    @property
+    def wide(self) -> bool:
+        return self.app.size.width >= 120
+
     def set_columns(self) -> None:
-        for key, title in COLUMNS:
-            self.add_column(title.get(self.lang), key=key)
+        widths = WIDE if self.wide else NARROW
+        for key, title, narrow in COLUMNS:
+            label = title if self.wide else narrow
+            self.add_column(label.get(self.lang), key=key, width=widths[key])
 
     def show(self, url: str, history: Iterable[WatchSample]) -> None:
         """Add or refresh the row of `url`."""
-        width = 12 if self.size.width >= 120 else 6
-        cells = row(url, history, self.lang, width)
+        cells = row(url, history, self.lang, SPARK["wide" if self.wide else "narrow"])
         if url in {k.value for k in self.rows}:
-            for (key, _), value in zip(COLUMNS, cells, strict=True):
-                self.update_cell(url, key, value, update_width=True)
+            for (key, _, _), value in zip(COLUMNS, cells, strict=True):
+                self.update_cell(url, key, value)
         else:
             self.add_row(*cells, key=url)
 
