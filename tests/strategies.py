@@ -29,6 +29,8 @@ def _value_strategy(spec):
         )
     if spec.kind == "choice":
         return st.sampled_from(spec.choices)
+    if spec.dest == "host":  # an address bind() can take (others are refused at parse time)
+        return st.sampled_from(["0.0.0.0", "127.0.0.1", "::", "::1", "localhost", "gpu-1.lan"])
     if spec.dest == "lora_modules":
         return st.lists(
             st.tuples(word, word).map(lambda p: f"{p[0]}={p[1]}"), min_size=1, max_size=3

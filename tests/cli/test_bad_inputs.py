@@ -151,6 +151,11 @@ def test_out_of_range_numbers_are_one_line_exit_2(tmp_path, capsys, args, word):
     one_line_exit_2(capsys, argv, word)
 
 
+@pytest.mark.parametrize("host", ["::::", "bad_host!", "[::1]", "a b"])
+def test_impossible_host_is_one_line_exit_2(capsys, host):
+    one_line_exit_2(capsys, ["command", "some/model", "--host", host], "--host")
+
+
 @pytest.mark.parametrize("port", ["99999", "65536", "-1"])
 def test_port_out_of_range_never_reaches_bind(capsys, port):
     one_line_exit_2(capsys, ["command", "some/model", "--port", port], "--port")

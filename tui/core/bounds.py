@@ -53,14 +53,40 @@ def _block_size_problem(value: Any) -> str | None:
     return "must be 1 or a multiple of 8 up to 4096 (usual: 16, 32, 64, 128)"
 
 
-EXTRA_CHECKS: dict[str, Callable[[Any], str | None]] = {"block_size": _block_size_problem}
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?"
+)
+
+
+def _host_problem(value: Any) -> str | None:
+    """An IP address or a host name (what bind() and getaddrinfo() can take)."""
+    import ipaddress
+
+    text = str(value)
+    try:
+        ipaddress.ip_address(text)
+        return None
+    except ValueError:
+        pass
+    return (
+        None
+        if _HOSTNAME.fullmatch(text)
+        else f"must be an IP address or a host name (got {text[:40]!r})"
+    )
+
+
+EXTRA_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "block_size": _block_size_problem,
+    "host": _host_problem,
+}
 
 
 def serve_value_problem(dest: str, flag: str, value: Any, spec: Any = None) -> str | None:
     """Why a typed serve-flag value is out of range (None when fine)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         extra = EXTRA_CHECKS.get(dest)
-        return f"{flag} {extra(value)}" if extra and value is not None and extra(value) else None
+        problem = extra(value) if extra and value is not None else None
+        return f"{flag} {problem}" if problem else None
     if not math.isfinite(value):
         return f"{flag} must be finite (got {value})"
     lo, hi = SERVE_BOUNDS.get(dest, (None, None))
