@@ -140,3 +140,13 @@ def test_dict_fixes_from_older_call_sites_become_fix():
     assert diag.as_json()["fix"] == {"port": 8001, "env": {"A": "1"}}
     assert fix_from_dict({}) is None
     assert set_fix((("quantization", None),)).label.en == "Remove --quantization"
+
+
+def test_the_flag_comes_from_the_logged_arguments_when_the_message_only_names_a_value():
+    msg = "HFValidationError: Repo id must be in the form 'repo_name' or 'namespace/repo_name': '/x/tok'."
+    assert diagnose(msg).flag == "--model"  # type: ignore[union-attr]
+    diag = diagnose(msg, {"model": "/x/m", "tokenizer": "/x/tok"})
+    assert diag is not None and (diag.flag, diag.value) == ("--tokenizer", "/x/tok")
+    port = diagnose("OSError: [Errno 98] Address already in use", {"port": "8123"})
+    assert port is not None and port.value == 8123 and dict(port.fix.set) == {"port": 8124}  # type: ignore[union-attr]
+    assert diagnose("    raise HFValidationError(") is None

@@ -367,15 +367,17 @@ PATTERNS = PATTERNS + RAY_PATTERNS
 _NEEDLES = tuple(p[0] for p in PATTERNS)
 
 
-def diagnose(message: str) -> Diagnosis | None:
+def diagnose(message: str, args: Mapping[str, str] | None = None) -> Diagnosis | None:
     """The diagnosis for one log message, or None if it is not a failure we know.
 
-    Meaning-based rules first (they survive rewording), then the specific sentences."""
+    Meaning-based rules first (they survive rewording), then the specific sentences. `args`:
+    the server's non-default arguments from earlier in the log (names the flag a value came
+    from when the message only names the value)."""
     if not any(needle in message for needle in NEEDLES):
         return None
     for needles, read in RULES:
         if any(needle in message for needle in needles):
-            found = read(message)
+            found = read(message, args or {})
             if found is not None:
                 return found
     for needle, pattern, make in PATTERNS:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from tui.core.diagnose import Diagnosis, set_fix
 
-Rule = tuple[tuple[str, ...], Callable[[str], Diagnosis | None]]
+Args = Mapping[str, str]
+"""The server's non-default arguments as the log's "non-default args" line showed them."""
+Rule = tuple[tuple[str, ...], Callable[[str, Args], Diagnosis | None]]
 
 _NUM = r"(\d[\d,]*(?:\.\d+)?)"
 
@@ -35,7 +37,7 @@ def _search(pattern: str, msg: str) -> re.Match[str] | None:
 # -- memory at startup -----------------------------------------------------------------------
 
 
-def startup_memory(msg: str) -> Diagnosis | None:
+def startup_memory(msg: str, _args: Args) -> Diagnosis | None:
     """Less memory free at startup than the utilization asks for (GPU or, on CPU, host RAM)."""
     pair = _search(r"\(\s*" + _NUM + r"\s*/\s*" + _NUM + r"\s*GiB\s*\)", msg)
     if pair is None:
@@ -64,7 +66,7 @@ def startup_memory(msg: str) -> Diagnosis | None:
 # -- tensor parallel vs heads -------------------------------------------------------------------
 
 
-def tp_heads(msg: str) -> Diagnosis | None:
+def tp_heads(msg: str, _args: Args) -> Diagnosis | None:
     heads_m = _search(r"heads?\b\D{0,20}?(\d+)", msg) or _search(r"(\d+)\)?\s+\w*\s*heads", msg)
     tp_m = _search(r"(?:tensor[ _-]parallel(?:[ _-]size)?|\btp\b)\D{0,20}?(\d+)", msg)
     if heads_m is None or tp_m is None:
@@ -90,7 +92,7 @@ def tp_heads(msg: str) -> Diagnosis | None:
 # -- max-model-len above what the model was trained for ----------------------------------------
 
 
-def max_len(msg: str) -> Diagnosis | None:
+def max_len(msg: str, _args: Args) -> Diagnosis | None:
     if "KV cache" in msg or "kv cache" in msg:
         return None  # the KV-capacity failure, a rule of its own
     wanted_m = _search(r"max[_ -]model[_ -]len\D{0,20}?(\d[\d,]*)", msg)
@@ -121,13 +123,15 @@ def max_len(msg: str) -> Diagnosis | None:
 # -- port ---------------------------------------------------------------------------------------
 
 
-def port_in_use(msg: str) -> Diagnosis | None:
+def port_in_use(msg: str, args: Args) -> Diagnosis | None:
     m = (
         _search(r"\(\s*'[^']*'\s*,\s*(\d{1,5})\s*\)", msg)
         or _search(r"\bport\D{0,3}(\d{2,5})\b", msg)
         or _search(r":(\d{2,5})\b", msg)
     )
-    port = int(m.group(1)) if m else None
+    # "[Errno 98] Address already in use" names no port: the one the server was given does.
+    given = args.get("port", "")
+    port = int(m.group(1)) if m else int(given) if given.isdigit() else None
     nxt = port + 1 if port and port < 65535 else None
     return Diagnosis(
         "port_in_use",
@@ -150,7 +154,7 @@ _QUANT_OPS = re.compile(
 )
 
 
-def quant_unsupported(msg: str) -> Diagnosis | None:
+def quant_unsupported(msg: str, _args: Args) -> Diagnosis | None:
     """A custom op the device's build lacks (`_C::...` with the wrong arity or missing) or a
     method the device cannot run: the quantization's kernels are not there."""
     op = _search(r"_C(?:_\w+)?::(\w+)", msg)
@@ -187,18 +191,22 @@ def quant_unsupported(msg: str) -> Diagnosis | None:
 _PATH = r"['\"]((?:/|\./|\.\./|~)[^'\"]{0,500})['\"]"
 
 
-def bad_path(msg: str) -> Diagnosis | None:
+def bad_path(msg: str, args: Args) -> Diagnosis | None:
     """A --model or --tokenizer that is neither a folder here nor a repo id on the hub."""
     path_m = _search(_PATH, msg) or _search(r"['\"]([\w.-]+/[\w.-]+)['\"]", msg)
-    value = path_m.group(1) if path_m else None
-    tokenizer = "tokenizer" in msg.lower()
+    if path_m is None:
+        return None  # e.g. the `raise HFValidationError(` line of the traceback
+    value = path_m.group(1)
+    # The same error is raised for both; which flag held the value says which one it was.
+    named = [k for k, v in args.items() if v == value and k in ("model", "tokenizer")]
+    tokenizer = named == ["tokenizer"] if named else "tokenizer" in msg.lower()
     flag = "--tokenizer" if tokenizer else "--model"
     return Diagnosis(
         "tokenizer_not_found" if tokenizer else "model_not_found",
-        _sentence(msg, path_m.start() if path_m else 0),
+        _sentence(msg, path_m.start()),
         flag,
         "remove --tokenizer (use the model's own)" if tokenizer else "check the model path or id",
-        f"{flag} {value or ''} is not a local folder with the files, nor a Hugging Face repo "
+        f"{flag} {value} is not a local folder with the files, nor a Hugging Face repo "
         "id that can be downloaded (check the path; offline, the model must be in the cache).",
         set_fix((("tokenizer", None),)) if tokenizer else None,
         rank=92,
@@ -208,7 +216,8 @@ def bad_path(msg: str) -> Diagnosis | None:
 
 def _sentence(msg: str, at: int) -> str:
     """The part of the message around a match (what the UI shows as the error line)."""
-    start = max(msg.rfind(". ", 0, at) + 2 if at else 0, 0)
+    cut = msg.rfind(". ", 0, at)
+    start = cut + 2 if cut >= 0 else 0
     return msg[start : start + 400].strip()
 
 

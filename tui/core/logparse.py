@@ -183,6 +183,8 @@ class LogParser:
 
     def __init__(self) -> None:
         self.line_no = 0
+        self.args: dict[str, str] = {}
+        """The server's non-default arguments (string and number values) once logged."""
 
     def feed(self, raw: str) -> tuple[LogLine, list[Event]]:
         self.line_no += 1
@@ -233,6 +235,8 @@ class LogParser:
         if "throughput" in msg and "Avg prompt throughput" in msg:
             out.append(parse_throughput(msg, n))
             return out
+        if "non-default args" in msg:
+            self.args.update((k, a or b) for k, a, b in _ARG_PAIR.findall(msg))
         mem = parse_memory(msg)
         if mem:
             out.append(MemoryReport(n, mem))
@@ -251,7 +255,7 @@ class LogParser:
             or "Error" in msg
             or "error" in msg
         ):
-            diag = diagnose(msg)
+            diag = diagnose(msg, self.args)
             if diag is not None and line.level in ("WARNING", "INFO", "DEBUG"):
                 # vLLM went on (e.g. VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 turns the max-len error
                 # into a warning): show it, but it does not fail the run.
@@ -261,6 +265,7 @@ class LogParser:
         return out
 
 
+_ARG_PAIR = re.compile(r"'(\w+)': (?:'([^']{0,500})'|(-?\d+(?:\.\d+)?)\b)")
 _LISTEN = re.compile(r"(https?://[\w.:\[\]-]+)")
 _VERSIONS = (
     re.compile(r"vLLM API server version v?(\d+\.\d+[\w.+-]*)"),
