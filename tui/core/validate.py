@@ -182,7 +182,7 @@ def choice_findings(cfg: ServeConfig, installed: Mapping[str, Sequence[str]]) ->
     """Choice errors against the installed vLLM's own lists ({flag: choices})."""
     out: list[Finding] = []
     for s in CATALOG:
-        if s.kind == "choice" and cfg.is_set(s.dest) and s.flag in installed:
+        if s.kind == "choice" and s.flag and cfg.is_set(s.dest) and s.flag in installed:
             out += _choice(s, cfg.get(s.dest), tuple(installed[s.flag]))
     return out
 

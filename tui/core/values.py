@@ -97,10 +97,10 @@ def _coerce(spec: FlagSpec, raw: Any) -> Any:
     if kind == "float":
         if isinstance(raw, bool):
             raise ValueError("")
-        value = float(str(raw).strip()) if not isinstance(raw, int | float) else float(raw)
-        if not math.isfinite(value):
+        number = float(str(raw).strip()) if not isinstance(raw, int | float) else float(raw)
+        if not math.isfinite(number):
             raise ValueError("must be finite")
-        return value
+        return number
     if kind == "choice":
         if spec.choices and all(isinstance(c, int) for c in spec.choices):
             if isinstance(raw, bool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from tui.bindings import apply_language, bindings
-from tui.core.catalog import CATALOG
+from tui.core.catalog import CATALOG, t
 from tui.core.checks import screen_findings
 from tui.messages import (
     ApplyFix,
@@ -37,7 +38,7 @@ from tui.widgets.vram_panel import VramPanel
 DEST_OF = {s.flag or s.dest: s.dest for s in CATALOG}
 
 
-class ConfigureScreen(Screen):
+class ConfigureScreen(Screen[None]):
     CSS_PATH = "configure.tcss"
     BINDINGS = bindings("configure")  # type: ignore[assignment]
     BINDINGS_SCOPE = "configure"
@@ -227,10 +228,10 @@ class ConfigureScreen(Screen):
         self.app.set_flag(event.dest, event.value)  # type: ignore[attr-defined]
 
     def on_extra_flag_changed(self, event: ExtraFlagChanged) -> None:
-        app = self.app
+        app: Any = self.app
         app.config = app.config.with_passthrough(
             set_passthrough(app.config.passthrough, event.flag, event.value)
-        )  # type: ignore[attr-defined]
+        )
 
     def on_flag_focused(self, event: FlagFocused) -> None:
         help_pane = self.query_one(FlagHelp)
@@ -251,8 +252,5 @@ class ConfigureScreen(Screen):
 
     def action_apply_fix(self) -> None:
         if not self.query_one(FindingsPanel).apply(0):
-            self.notify(
-                "No finding with a fix."
-                if self.app.lang == "en"
-                else "修正できる項目はありません。"
-            )  # type: ignore[attr-defined]
+            lang = getattr(self.app, "lang", "en")
+            self.notify(t("No finding with a fix.", "修正できる項目はありません。").get(lang))

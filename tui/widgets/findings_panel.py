@@ -56,7 +56,10 @@ class FindingsPanel(OptionList):
             return
         for i, f in enumerate(self.findings):
             icon, style = ICONS[f.level]
-            parts = [(f"{icon} ", f"bold {style}"), f.message.get(self.lang)]
+            parts: list[str | tuple[str, str]] = [
+                (f"{icon} ", f"bold {style}"),
+                f.message.get(self.lang),
+            ]
             if f.fix:
                 parts += ["\n  ", ("→ " + f.fix.label.get(self.lang), "$accent")]
             self.add_option(

@@ -32,7 +32,9 @@ MAX_EXTRA = 30
 
 def option_flag(option: Mapping[str, Any]) -> str:
     names = option["names"]
-    return next((n for n in names if n.startswith("--") and not n.startswith("--no-")), names[0])
+    return str(
+        next((n for n in names if n.startswith("--") and not n.startswith("--no-")), names[0])
+    )
 
 
 def option_is_switch(option: Mapping[str, Any]) -> bool:
@@ -49,7 +51,7 @@ def allowed_choices(
     catalog's when it is closed; None = anything of the right type."""
     if spec.kind != "choice":
         return None
-    if installed and spec.flag in installed:
+    if installed and spec.flag and spec.flag in installed:
         return tuple(map(str, installed[spec.flag]))
     if spec.choices and not spec.open_choices:
         return tuple(map(str, spec.choices))
@@ -72,12 +74,12 @@ class FlagForm(Vertical):
             super().__init__()
             self.errors = errors
 
-    config: reactive[ServeConfig | None] = var(None, init=False)
+    config: var[ServeConfig | None] = var(None, init=False)
     lang: reactive[str] = reactive("en", init=False)
     extra_options: reactive[tuple[Mapping[str, Any], ...]] = reactive((), init=False)
     """Every option of the installed vLLM (empty until introspected)."""
     vllm_label: reactive[str] = reactive("", init=False)
-    field_errors: reactive[tuple[tuple[str, str], ...]] = var((), init=False)
+    field_errors: var[tuple[tuple[str, str], ...]] = var((), init=False)
     """Checks' errors about one field's value ((dest, message)), shown under that field."""
 
     def __init__(self, config: ServeConfig, lang: str, id: str | None = None) -> None:
@@ -280,7 +282,7 @@ class FlagForm(Vertical):
     def _means(self, dest: str, text: str, value: Any) -> bool:
         spec = BY_DEST[dest]
         try:
-            return _parse(spec, text) == value
+            return bool(_parse(spec, text) == value)
         except UserError:
             return False
 

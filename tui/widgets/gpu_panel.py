@@ -61,7 +61,11 @@ class GpuPanel(Vertical):
     """A Ray cluster the app found (shown as one line: nodes x GPUs)."""
 
     def compose(self) -> ComposeResult:
-        tr = lambda en, ja: t(en, ja).get(self.lang)  # noqa: E731
+        lang = self.lang
+
+        def tr(en: str, ja: str) -> str:
+            return t(en, ja).get(lang)
+
         self.border_title = "GPUs"
         if self.cluster is not None and self.cluster.backend:
             yield Static(self.cluster.summary_text().get(self.lang), id="cluster")
@@ -112,7 +116,7 @@ class GpuPanel(Vertical):
                 compact=True,
             )
 
-    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
         event.stop()
         self.post_message(GpusChosen(tuple(event.selection_list.selected)))
 

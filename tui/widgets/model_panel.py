@@ -25,7 +25,9 @@ def count_text(n: float) -> str:
 
 
 def facts_text(facts: ModelFacts, lang: str = "en") -> str:
-    tr = lambda en, ja: t(en, ja).get(lang)  # noqa: E731
+    def tr(en: str, ja: str) -> str:
+        return t(en, ja).get(lang)
+
     parts = [
         tr(
             f"{count_text(total_params(facts))} params",
@@ -111,6 +113,11 @@ class ModelPanel(Vertical):
         if self.is_mounted:
             self.query_one("#model-input", Input).suggester = self._suggester()
             self.border_title = self._title()
+
+    def _suggester(self) -> SuggestFromList:
+        """Models in the local HF cache first, then the built-in catalog."""
+        ids = list(self.cached) + sorted((set(CONFIGS) | set(ALIASES)) - set(self.cached))
+        return SuggestFromList(ids, case_sensitive=False)
 
     def _title(self) -> str:
         if self.cached:
