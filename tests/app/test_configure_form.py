@@ -338,3 +338,23 @@ async def test_a_port_in_use_is_a_check_with_a_free_port_as_its_fix():
             await pilot.pause()
             assert app.config.get("port") == new_port
             assert form_of(app).shown_value("port") == str(new_port)
+
+
+async def test_a_burst_of_changes_is_one_estimate():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        calls = []
+        real = app.current_plan
+
+        def counted():
+            calls.append(app.config.get("max_model_len"))
+            return real()
+
+        app.current_plan = counted
+        for text in ("6", "65", "655", "6553", "65536"):  # keys faster than frames
+            app.set_flag("max_model_len", text)
+        await pilot.pause()
+        await pilot.pause()
+        assert calls and set(calls) == {65536}  # no estimate for 6, 65, 655, 6553
+        assert form_of(app).shown_value("max_model_len") == "65536"
