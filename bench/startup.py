@@ -91,8 +91,12 @@ async def keystroke_latency() -> list[float]:
     async with app.run_test(size=(160, 48)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        field = app.screen.query_one("#ctl-max_model_len")
-        field.focus()
+        form = app.screen.query_one("#form")
+        if hasattr(form, "focus_flag"):  # the line-API form: one editor over the focused row
+            field = form.focus_flag("max_model_len")
+        else:
+            field = app.screen.query_one("#ctl-max_model_len")
+            field.focus()
         panel = app.screen.query_one(VramPanel)
         return await _type_values(
             pilot, field, lambda v: f"at {int(v):,} tokens" in str(panel.render())
