@@ -181,9 +181,22 @@ async def test_jump_to_flag_from_the_command_palette():
         await pilot.pause()
         assert isinstance(app.focused, FlagEditor)
         assert app.screen.query_one(FlagHelp).dest == "seed"
-        from tui.screens.flag_jump import FlagJumpProvider
-
-        assert FlagJumpProvider in app.screen.COMMANDS
+        # the same through the palette, keys only
+        app.screen.set_focus(None)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"jump to flag --max-lora-rank")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if "--max-lora-rank" in str(
+                app.screen.query("CommandList").first().render_line(0).text
+            ):
+                break
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.focused, FlagEditor)
+        assert app.screen.query_one(FlagHelp).dest == "max_lora_rank"
 
 
 async def test_model_field_says_enter_to_apply_and_applies_on_leaving():
