@@ -46,8 +46,9 @@ def app(model: str = "Qwen/Qwen3-8B", **kw) -> VllmTuiApp:
 
 
 async def settle(app: VllmTuiApp, pilot) -> None:
-    """Wait until start-up workers are done and the screen has refreshed."""
-    await app.workers.wait_for_complete()
+    """Wait until start-up workers are done and the screen has refreshed (a run's follower
+    lasts as long as the run, so it is not waited for)."""
+    await app.workers.wait_for_complete([w for w in app.workers if w.group != "follow"])
     await pilot.pause()
     await pilot.pause()
 

@@ -1,4 +1,6 @@
-"""Pilot tests of the app's behaviour (replayed vLLM logs; fake GPUs)."""
+"""Pilot tests of the configure side of the app (replayed vLLM logs; fake GPUs).
+
+The run (launch, monitor, relaunch, stop, quit, attach, LoRA) is in test_run.py."""
 
 from __future__ import annotations
 
@@ -9,12 +11,10 @@ from tui.adapters.services import demo_snapshot
 from tui.app import make_app
 from tui.core.gpu_catalog import GiB
 from tui.screens.configure import ConfigureScreen
-from tui.screens.modals import QuitModal
 from tui.screens.monitor import MonitorScreen
 from tui.widgets.command_preview import CommandPreview
 from tui.widgets.flag_form import FlagForm
 from tui.widgets.server_log import ServerLog
-from tui.widgets.throughput_panel import ThroughputPanel
 from tui.widgets.vram_panel import VramPanel
 
 from .app_helpers import app as build_app
@@ -74,52 +74,6 @@ async def test_typo_in_a_number_shows_a_message_and_keeps_the_config():
         await type_into(pilot, "#ctl-max_model_len", "8k")
         assert app.config.get("max_model_len") == 8000
         assert "max_model_len" not in form.drafts
-
-
-async def test_launch_reaches_ready_and_shows_throughput():
-    app = build_app()
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("f5")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if app.run_state.state == "ready" and app.throughput_history:
-                break
-        assert isinstance(app.screen, MonitorScreen)
-        assert app.run_state.state == "ready"
-        panel = app.screen.query_one(ThroughputPanel)
-        assert panel.series["gen_tps"].values and panel.series["gen_tps"].peak > 0
-        assert app.run_state.memory_dict["kv_cache_tokens"] > 0
-
-
-async def test_quit_asks_and_stops_the_server():
-    app = build_app()
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
-        await launch(app, pilot)
-        run = app.active_run
-        assert run is not None and run.alive()
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-        assert isinstance(app.screen, QuitModal)
-        await pilot.press("s")
-        for _ in range(40):
-            await pilot.pause(0.05)
-        assert not run.alive()
-    assert app.return_code == 0
-
-
-async def test_quit_can_leave_the_server_running():
-    app = build_app()
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
-        await launch(app, pilot)
-        run = app.active_run
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-        await pilot.press("l")
-        await pilot.pause()
-    assert run.alive()  # detached: still running after the app exits
 
 
 async def test_a_secret_typed_in_never_appears_in_preview_log_or_screenshot():
@@ -190,49 +144,6 @@ async def test_import_a_pasted_command():
         assert app.facts is not None and app.facts.num_layers == 80
 
 
-async def test_diagnosed_failure_offers_fix_and_relaunch():
-    lines = [
-        "INFO 01-01 00:00:00 [x.py:1] non-default args: {'max_model_len': 200000}",
-        "Value error, User-specified max_model_len (200000) is greater than the derived max_model_len (max_position_embeddings=40960.0 or model_max_length=None in model's config.json).",
-    ]
-    svc = services(lines=lines)
-    app = make_app(services=svc, model="Qwen/Qwen3-8B")
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
-        app.config = app.config.set("max_model_len", 32768)
-        await launch(app, pilot)
-        assert app.run_state.state == "failed"
-        assert app.run_state.root_cause.kind == "max_len_above_derived"
-        await pilot.press("f8")
-        for _ in range(20):
-            await pilot.pause(0.05)
-        assert app.config.get("max_model_len") == 40960
-        assert len(svc.launcher.runs) == 2  # relaunched with the fix
-
-
-async def test_lora_hot_swap_panel_loads_and_unloads_adapters():
-    from tui.widgets.lora_panel import LoraPanel
-
-    app = build_app()
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
-        app.config = app.config.update(
-            {"enable_lora": True, "max_loras": 4, "allow_runtime_lora_updating": True}
-        )
-        assert app.command_text().startswith("export VLLM_ALLOW_RUNTIME_LORA_UPDATING=True")
-        await launch(app, pilot)
-        panel = app.screen.query_one(LoraPanel)
-        panel.query_one("#lora-name", Input).value = "sql"
-        panel.query_one("#lora-path", Input).value = "/adapters/sql"
-        await pilot.click("#lora-load")
-        await pilot.pause(0.2)
-        assert panel.adapters == (("sql", "/adapters/sql"),)
-        assert "added" in panel.status
-        await pilot.click("#lora-unload")
-        await pilot.pause(0.2)
-        assert panel.adapters == ()
-
-
 async def test_export_writes_files_without_secrets(tmp_path):
     from textual.widgets import Select
 
@@ -275,28 +186,3 @@ async def test_profiles_save_and_load_through_the_ui():
         assert app.config.get("max_model_len") == 4096 and app.config.get("hf_token") is None
 
 
-async def test_attach_rebuilds_the_state_from_the_log():
-    svc = services()
-    first = make_app(services=svc, model="Qwen/Qwen3-8B")
-    async with first.run_test(size=(160, 48)) as pilot:
-        await settle(first, pilot)
-        await launch(first, pilot)
-        run = first.active_run
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-        await pilot.press("l")  # leave it running
-        await pilot.pause()
-    assert run.alive()
-    run.position = 0  # a new viewer reads the log from the start
-    second = make_app(services=svc, model="Qwen/Qwen3-8B", attach=run.id)
-    async with second.run_test(size=(160, 48)) as pilot:
-        await settle(second, pilot)
-        for _ in range(30):
-            await pilot.pause(0.05)
-            if second.run_state.state == "ready":
-                break
-        assert isinstance(second.screen, MonitorScreen)
-        assert (
-            second.run_state.state == "ready"
-            and second.run_state.memory_dict["kv_cache_tokens"] > 0
-        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -24,7 +24,8 @@ from tui.core.runstate import RunState, health_ok, process_exited, reduce
 
 
 class RunLike(Protocol):
-    id: str
+    @property
+    def id(self) -> str: ...
 
     @property
     def url(self) -> str: ...
@@ -39,7 +40,9 @@ class WatcherLike(Protocol):
     state: RunState
     stop_requested: bool
 
-    async def step(self) -> Update: ...
+    def follow(self, interval: float = 0.1) -> AsyncIterator[Update]:
+        """Updates until the server is gone and its log is drained."""
+        ...
 
 
 class Launcher(Protocol):
@@ -98,7 +101,8 @@ def demo_log_lines() -> list[str]:
     text = (
         resources.files("tui")
         .joinpath("data/demo-vllm-cpu.log")
-        .read_text(encoding="utf-8", errors="replace")
+        .read_bytes()
+        .decode("utf-8", errors="replace")
     )
     return text.splitlines()
 
@@ -164,6 +168,16 @@ class ReplayWatcher:
             self._finished = True
             alive = False
         return Update(tuple(lines), tuple(events), self.state, None, alive)
+
+    async def follow(self, interval: float = 0.1) -> AsyncIterator[Update]:
+        """Updates until the replayed server is gone (the same contract as `Watcher.follow`)."""
+        while True:
+            update = await self.step()
+            if update.lines or update.events or not update.alive:
+                yield update
+            if self._finished:
+                return
+            await asyncio.sleep(interval)
 
 
 class ReplayLauncher:

@@ -1,4 +1,5 @@
-"""Small modal screens: quit, help (keys), why-this-number, import, export, profiles, runs."""
+"""Small modal screens: quit, confirm, help (keys), why-this-number, import, export, profiles,
+runs. Each takes the language it speaks; every string is given in English and Japanese."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static, TextArea
 
+from tui.bindings import help_rows
 from tui.core.estimate import Estimate
 from tui.core.gpu_catalog import GiB
 
 
-class Dialog(ModalScreen):  # type: ignore[type-arg]
+def _t(lang: str, en: str, ja: str) -> str:
+    return ja if lang == "ja" else en
+
+
+class Dialog(ModalScreen[Any]):
     """A centred box over the dimmed screen. (DEFAULT_CSS is scoped to the class that declares
     it, so every rule starts with `Dialog`, which matches the subclasses.)"""
 
@@ -33,6 +39,13 @@ class Dialog(ModalScreen):  # type: ignore[type-arg]
     Dialog DataTable { height: auto; max-height: 20; }
     """
 
+    def __init__(self, lang: str = "en") -> None:
+        super().__init__()
+        self.lang = lang
+
+    def tr(self, en: str, ja: str) -> str:
+        return _t(self.lang, en, ja)
+
 
 class QuitModal(Dialog):
     """A server is running: stop it, leave it running (detach), or cancel."""
@@ -43,66 +56,73 @@ class QuitModal(Dialog):
         Binding("l", "dismiss('leave')", "Leave running"),
     ]
 
-    def __init__(self, run_id: str, url: str) -> None:
-        super().__init__()
+    def __init__(self, run_id: str, url: str, lang: str = "en") -> None:
+        super().__init__(lang)
         self.run_id, self.url = run_id, url
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Quit vllm-tui?", classes="title")
+            yield Label(self.tr("Quit vllm-tui?", "vllm-tui を終了しますか？"), classes="title")
             yield Static(
-                f"The server {self.run_id} is still running ({self.url}).\nStop it, or leave it running and re-open it later with `vllm-tui attach`."
+                self.tr(
+                    f"The server {self.run_id} is still running ({self.url}).\nStop it, or leave it running and re-open it later with `vllm-tui attach`.",
+                    f"サーバー {self.run_id} はまだ動いています（{self.url}）。\n停止するか、動かしたままにして後で `vllm-tui attach` で開き直せます。",
+                )
             )
             with Horizontal():
-                yield Button("Stop server (s)", variant="error", id="stop")
-                yield Button("Leave running (l)", variant="primary", id="leave")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button(self.tr("Stop server (s)", "停止する (s)"), variant="error", id="stop")
+                yield Button(
+                    self.tr("Leave running (l)", "動かしたまま (l)"), variant="primary", id="leave"
+                )
+                yield Button(self.tr("Cancel (esc)", "キャンセル (esc)"), id="cancel")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id or "cancel")
 
 
-class HelpModal(Dialog):
-    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+class ConfirmModal(ModalScreen[bool]):
+    """Yes / no (y / n, Esc = no)."""
 
-    def __init__(self, lang: str) -> None:
+    DEFAULT_CSS = """
+    ConfirmModal { align: center middle; }
+    ConfirmModal > Vertical { width: 70; max-width: 95%; height: auto; border: thick $error; background: $surface; padding: 1 2; }
+    ConfirmModal .title { text-style: bold; color: $error; margin-bottom: 1; }
+    ConfirmModal Horizontal { height: auto; margin-top: 1; }
+    ConfirmModal Button { margin-right: 2; }
+    """
+    BINDINGS = [
+        Binding("escape,n", "dismiss(False)", "No"),
+        Binding("y", "dismiss(True)", "Yes"),
+    ]
+
+    def __init__(self, title: str, body: str, yes: str, no: str) -> None:
         super().__init__()
-        self.lang = lang
+        self.title_text, self.body, self.yes, self.no = title, body, yes, no
 
     def compose(self) -> ComposeResult:
-        keys = [
-            ("F5", "Launch the server with these flags", "このフラグでサーバーを起動"),
-            (
-                "F2 / F3",
-                "Import a command or YAML / export command, YAML, script",
-                "コマンドや YAML の取り込み / 書き出し",
-            ),
-            ("F4", "Profiles: save and load named configs", "プロファイルの保存と読み込み"),
-            ("F6", "Runs: attach to or stop a server", "実行中のサーバーへの接続と停止"),
-            ("F7", "Why this number: each memory term explained", "各メモリ項目の説明"),
-            ("F9", "English / 日本語", "English / 日本語"),
-            ("Ctrl+F", "Apply the first suggested fix", "最初の修正案を適用"),
-            (
-                "Ctrl+Y",
-                "Copy the command (OSC 52, works over SSH)",
-                "コマンドをコピー（SSH 越しでも可）",
-            ),
-            ("Ctrl+X", "Stop the server (monitor screen)", "サーバーを停止（モニター画面）"),
-            ("F8", "Apply the diagnosed fix and relaunch", "診断された修正を適用して再起動"),
-            ("Esc", "Back / close", "戻る / 閉じる"),
-            ("Ctrl+P", "Command palette: every action", "コマンドパレット: すべての操作"),
-            (
-                "Ctrl+Q",
-                "Quit (asks what to do with a running server)",
-                "終了（実行中のサーバーの扱いを確認）",
-            ),
-        ]
         with Vertical():
-            yield Label("Keys" if self.lang == "en" else "キー操作", classes="title")
-            table = DataTable(show_header=False, cursor_type="none")
+            yield Label(self.title_text, classes="title")
+            yield Static(self.body)
+            with Horizontal():
+                yield Button(f"{self.yes} (y)", variant="error", id="yes")
+                yield Button(f"{self.no} (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class HelpModal(Dialog):
+    """Every key (from tui.bindings, the one declaration)."""
+
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.tr("Keys", "キー操作"), classes="title")
+            table: DataTable[str] = DataTable(show_header=False, cursor_type="none")
             table.add_columns("key", "action")
-            for key, en, ja in keys:
-                table.add_row(key, ja if self.lang == "ja" else en)
+            for key, text in help_rows(self.lang):
+                table.add_row(key, text)
             yield table
 
 
@@ -111,47 +131,68 @@ class WhyModal(Dialog):
 
     DEFAULT_CSS = """
     WhyModal > Vertical { width: 150; }
+    WhyModal #why-text { height: auto; }
     """
 
     BINDINGS = [Binding("escape,f7,q", "dismiss", "Close")]
 
-    def __init__(self, estimate: Estimate | None) -> None:
-        super().__init__()
+    def __init__(self, estimate: Estimate | None, lang: str = "en", note: str = "") -> None:
+        super().__init__(lang)
         self.estimate = estimate
+        self.note = note
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Why this number", classes="title")
+            yield Label(self.tr("Why this number", "この数字の内訳"), classes="title")
+            if self.note:
+                yield Static(Content.styled(self.note, "$warning"))
             est = self.estimate
             if est is None:
-                yield Static("No estimate yet: choose a model.")
+                yield Static(
+                    self.tr(
+                        "No estimate yet: choose a model.",
+                        "まだ見積もりがありません: モデルを選んでください。",
+                    )
+                )
                 return
-            table = DataTable(cursor_type="none")
-            table.add_columns("term", "GiB", "band", "how", "")
+            table: DataTable[str] = DataTable(cursor_type="none")
+            table.add_columns(
+                self.tr("term", "項目"), "GiB", self.tr("band", "幅"), self.tr("how", "求め方"), ""
+            )
+            exact = self.tr("vLLM's arithmetic", "vLLM と同じ計算")
             table.add_row(
-                "budget",
+                self.tr("budget", "予算"),
                 f"{est.budget_bytes / GiB:.2f}",
                 "",
-                f"utilization x {est.total_bytes / GiB:.2f} GiB total",
-                "exact",
+                self.tr(
+                    f"utilization x {est.total_bytes / GiB:.2f} GiB total",
+                    f"使用率 x 全体 {est.total_bytes / GiB:.2f} GiB",
+                ),
+                exact,
             )
-            for t in est.terms:
+            for term in est.terms:
                 table.add_row(
-                    t.label,
-                    f"{t.value / GiB:.2f}",
-                    f"{t.low / GiB:.2f}–{t.high / GiB:.2f}",
-                    t.basis,
-                    "guess" if t.guess else "exact",
+                    term.label,
+                    f"{term.value / GiB:.2f}",
+                    f"{term.low / GiB:.2f}–{term.high / GiB:.2f}",
+                    term.basis,
+                    term.provenance_in(self.lang),
                 )
             yield table
             kv = est.kv
-            text = (
-                "KV cache = budget − weights − activation − non-torch" + (" − CUDA graphs" if est.cuda_graph_in_budget else "")
-                + f"\nblocks = KV bytes // (block {kv.block_size} x {kv.bytes_per_token:,} B/token) = {kv.num_blocks:,}"
-                + f"\ntokens = {kv.tokens:,}; concurrency = {kv.max_concurrency:.2f}x at {est.max_model_len:,}"
-            )  # fmt: skip
-            yield Static(text)
-            yield Static(Content.styled("\n".join(est.notes), "$text-muted"))
+            graphs = " − CUDA graphs" if est.cuda_graph_in_budget else ""
+            text = self.tr(
+                f"KV cache = budget − weights − activation − non-torch{graphs}",
+                f"KV キャッシュ = 予算 − 重み − 活性 − torch 外{graphs}",
+            ) + self.tr(
+                f"\nblocks = KV bytes // (block {kv.block_size} x {kv.bytes_per_token:,} B/token) = {kv.num_blocks:,}"
+                f"\ntokens = {kv.tokens:,}; concurrency = {kv.max_concurrency:.2f}x at {est.max_model_len:,}",
+                f"\nブロック数 = KV バイト // (ブロック {kv.block_size} x {kv.bytes_per_token:,} B/トークン) = {kv.num_blocks:,}"
+                f"\nトークン数 = {kv.tokens:,}、同時実行数 = {est.max_model_len:,} で {kv.max_concurrency:.2f} 倍",
+            )
+            yield Static(text, id="why-text")
+            yield Static("\n".join((*est.explanation[-1:], est.verdict)), id="why-verdict")
+            yield Static(Content.styled("\n".join(est.notes), "$text-muted"), id="why-notes")
 
 
 class ImportModal(Dialog):
@@ -161,12 +202,18 @@ class ImportModal(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Import a vllm serve command or YAML config", classes="title")
+            yield Label(
+                self.tr(
+                    "Import a vllm serve command or YAML config",
+                    "vllm serve コマンドまたは YAML 設定の取り込み",
+                ),
+                classes="title",
+            )
             yield TextArea(id="import-text")
             yield Static("", id="import-error")
             with Horizontal():
-                yield Button("Import", variant="primary", id="import")
-                yield Button("Cancel", id="cancel")
+                yield Button(self.tr("Import", "取り込む"), variant="primary", id="import")
+                yield Button(self.tr("Cancel", "キャンセル"), id="cancel")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "cancel":
@@ -179,26 +226,30 @@ class ExportModal(Dialog):
     """Export as command / YAML / shell script: copy (OSC 52) or write a file."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    NAMES = {"command": "コマンド", "yaml": "YAML", "shell script": "シェルスクリプト"}
 
-    def __init__(self, texts: dict[str, str]) -> None:
-        super().__init__()
+    def __init__(self, texts: dict[str, str], lang: str = "en") -> None:
+        super().__init__(lang)
         self.texts = texts
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Export", classes="title")
+            yield Label(self.tr("Export", "書き出し"), classes="title")
             yield Select(
-                [(k, k) for k in self.texts],
+                [(self.tr(k, self.NAMES.get(k, k)), k) for k in self.texts],
                 value=next(iter(self.texts)),
                 allow_blank=False,
                 id="export-format",
             )
             yield TextArea(next(iter(self.texts.values())), read_only=True, id="export-text")
-            yield Input(placeholder="file to write (optional)", id="export-path")
+            yield Input(
+                placeholder=self.tr("file to write (optional)", "書き出すファイル（任意）"),
+                id="export-path",
+            )
             with Horizontal():
-                yield Button("Copy", variant="primary", id="copy")
-                yield Button("Write file", id="write")
-                yield Button("Close", id="close")
+                yield Button(self.tr("Copy", "コピー"), variant="primary", id="copy")
+                yield Button(self.tr("Write file", "ファイルに書く"), id="write")
+                yield Button(self.tr("Close", "閉じる"), id="close")
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self.query_one("#export-text", TextArea).text = self.texts[str(event.value)]
@@ -217,19 +268,25 @@ class ExportModal(Dialog):
 class ProfilesModal(Dialog):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, names: list[str]) -> None:
-        super().__init__()
+    def __init__(self, names: list[str], lang: str = "en") -> None:
+        super().__init__(lang)
         self.names = names
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Profiles", classes="title")
-            yield OptionList(*(self.names or ["(no profiles yet)"]), id="profile-list")
-            yield Input(placeholder="name to save the current config as", id="profile-name")
+            yield Label(self.tr("Profiles", "プロファイル"), classes="title")
+            yield OptionList(
+                *(self.names or [self.tr("(no profiles yet)", "（プロファイルはまだありません）")]),
+                id="profile-list",
+            )
+            yield Input(
+                placeholder=self.tr("name to save the current config as", "今の設定を保存する名前"),
+                id="profile-name",
+            )
             with Horizontal():
-                yield Button("Save", variant="primary", id="save")
-                yield Button("Load selected", id="load")
-                yield Button("Close", id="close")
+                yield Button(self.tr("Save", "保存"), variant="primary", id="save")
+                yield Button(self.tr("Load selected", "選んだものを読み込む"), id="load")
+                yield Button(self.tr("Close", "閉じる"), id="close")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -256,24 +313,30 @@ class RunsModal(Dialog):
         Binding("s", "pick('stop')", "Stop"),
     ]
 
-    def __init__(self, runs: list[Any]) -> None:
-        super().__init__()
+    def __init__(self, runs: list[Any], lang: str = "en") -> None:
+        super().__init__(lang)
         self.runs = runs
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Runs", classes="title")
-            table = DataTable(cursor_type="row", id="runs-table")
-            table.add_columns("run", "model", "state", "url")
+            yield Label(self.tr("Runs", "実行一覧"), classes="title")
+            table: DataTable[str] = DataTable(cursor_type="row", id="runs-table")
+            table.add_columns(
+                self.tr("run", "実行"),
+                self.tr("model", "モデル"),
+                self.tr("state", "状態"),
+                "URL",
+            )
             for run in self.runs:
-                table.add_row(run.id, run.model, "running" if run.alive() else "ended", run.url)
+                state = self.tr("running", "実行中") if run.alive() else self.tr("ended", "終了")
+                table.add_row(run.id, run.model, state, run.url)
             yield table
             if not self.runs:
-                yield Static("No runs yet.")
+                yield Static(self.tr("No runs yet.", "まだ実行はありません。"))
             with Horizontal():
-                yield Button("Attach (a)", variant="primary", id="attach")
-                yield Button("Stop (s)", variant="error", id="stop")
-                yield Button("Close", id="close")
+                yield Button(self.tr("Attach (a)", "接続 (a)"), variant="primary", id="attach")
+                yield Button(self.tr("Stop (s)", "停止 (s)"), variant="error", id="stop")
+                yield Button(self.tr("Close", "閉じる"), id="close")
 
     def action_pick(self, what: str) -> None:
         table = self.query_one(DataTable)

@@ -17,6 +17,23 @@ ROWS = (
     ("kv_cache_tokens", None, "KV tokens"),
     ("max_concurrency", None, "Max concurrency"),
 )
+LABELS_JA = {
+    "Weights GiB": "重み GiB",
+    "Activation GiB": "活性 GiB",
+    "Non-torch GiB": "torch 外 GiB",
+    "CUDA graphs GiB": "CUDA グラフ GiB",
+    "KV cache GiB": "KV キャッシュ GiB",
+    "KV tokens": "KV トークン数",
+    "Max concurrency": "最大同時実行数",
+}
+
+
+def _whole(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def _two_places(v: float) -> str:
+    return f"{v:,.2f}"
 
 
 def comparison(
@@ -35,7 +52,7 @@ def comparison(
             else:
                 ours = predicted.kv.max_concurrency
         theirs = actual.get(key)
-        fmt = (lambda v: f"{v:,.0f}") if key == "kv_cache_tokens" else (lambda v: f"{v:,.2f}")
+        fmt = _whole if key == "kv_cache_tokens" else _two_places
         diff = ""
         if ours is not None and theirs:
             diff = f"{(ours - theirs) / theirs * 100:+.1f}%"
@@ -50,7 +67,7 @@ def comparison(
     return rows
 
 
-class MemoryCompare(DataTable):
+class MemoryCompare(DataTable[str]):
     DEFAULT_CSS = """
     MemoryCompare { height: auto; max-height: 11; border: round $primary 40%; border-title-color: $primary; }
     """
@@ -60,11 +77,23 @@ class MemoryCompare(DataTable):
     note: reactive[str] = reactive("")
     """Shown in the title (e.g. demo mode: the replayed log is another model's)."""
 
+    def __init__(self, lang: str = "en", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lang = lang
+
+    def tr(self, en: str, ja: str) -> str:
+        return ja if self.lang == "ja" else en
+
+    def _title(self) -> None:
+        self.border_title = self.tr("Memory: predicted vs vLLM", "メモリ: 予測と vLLM の実測") + (
+            f" · {self.note}" if self.note else ""
+        )
+
     def on_mount(self) -> None:
-        self.border_title = "Memory: predicted vs vLLM" + (f" · {self.note}" if self.note else "")
+        self._title()
         self.cursor_type = "none"
         self.zebra_stripes = True
-        self.add_columns("", "predicted", "vLLM", "diff")
+        self.add_columns("", self.tr("predicted", "予測"), "vLLM", self.tr("diff", "差"))
         self._fill()
 
     def watch_predicted(self) -> None:
@@ -75,9 +104,7 @@ class MemoryCompare(DataTable):
 
     def watch_note(self) -> None:
         if self.is_mounted:
-            self.border_title = "Memory: predicted vs vLLM" + (
-                f" · {self.note}" if self.note else ""
-            )
+            self._title()
             self._fill()
 
     def _fill(self) -> None:
@@ -85,4 +112,5 @@ class MemoryCompare(DataTable):
             return
         self.clear()
         for label, ours, theirs, diff in comparison(self.predicted, dict(self.actual)):
-            self.add_row(label, ours, theirs, "" if self.note else diff)
+            shown = LABELS_JA.get(label, label) if self.lang == "ja" else label
+            self.add_row(shown, ours, theirs, "" if self.note else diff)

@@ -9,17 +9,24 @@ from textual.widget import Widget
 from tui.core.runstate import RunState
 
 LABELS = {
-    "config": "config",
-    "downloading": "download",
-    "loading": "load weights",
-    "loaded": "weights loaded",
-    "profiling": "profile memory",
-    "kv_cache": "KV cache",
-    "compiling": "compile",
-    "cuda_graphs": "CUDA graphs",
-    "engine_ready": "engine ready",
-    "api_ready": "API up",
-    "shutdown": "shutdown",
+    "config": ("config", "設定"),
+    "downloading": ("download", "ダウンロード"),
+    "loading": ("load weights", "重みの読み込み"),
+    "loaded": ("weights loaded", "重み読み込み済み"),
+    "profiling": ("profile memory", "メモリ計測"),
+    "kv_cache": ("KV cache", "KV キャッシュ"),
+    "compiling": ("compile", "コンパイル"),
+    "cuda_graphs": ("CUDA graphs", "CUDA グラフ"),
+    "engine_ready": ("engine ready", "エンジン準備完了"),
+    "api_ready": ("API up", "API 起動"),
+    "shutdown": ("shutdown", "シャットダウン"),
+}
+STATES_JA = {
+    "starting": "起動中",
+    "ready": "稼働中",
+    "failed": "失敗",
+    "stopping": "停止中",
+    "stopped": "停止",
 }
 STATE_STYLE = {
     "starting": "$warning",
@@ -39,11 +46,21 @@ class PhaseBar(Widget):
     live_progress: reactive[tuple[str, float | None] | None] = reactive(None)
     url: reactive[str] = reactive("")
 
+    def __init__(self, lang: str = "en", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lang = lang
+
+    def label(self, name: str) -> str:
+        en, ja = LABELS.get(name, (name, name))
+        return ja if self.lang == "ja" else en
+
     def render(self) -> Content:
         st = self.state
-        self.border_title = "Server"
+        ja = self.lang == "ja"
+        self.border_title = "サーバー" if ja else "Server"
+        state = STATES_JA.get(st.state, st.state) if ja else st.state.upper()
         parts: list[Content | str | tuple[str, str]] = [
-            (st.state.upper(), f"bold {STATE_STYLE.get(st.state, '$text')}"),
+            (state, f"bold {STATE_STYLE.get(st.state, '$text')}"),
             f"  ·  vLLM {st.vllm_version or '?'}",
             (f"  {self.url}" if self.url else "", "$accent"),
             "\n",
@@ -53,7 +70,7 @@ class PhaseBar(Widget):
             done = p.name != current or st.state in ("ready", "stopped")
             mark = "✓" if done else "›"
             style = "$success" if done else "bold $warning"
-            parts += [(f"{mark} {LABELS.get(p.name, p.name)}", style), "  "]
+            parts += [(f"{mark} {self.label(p.name)}", style), "  "]
         live = self.live_progress
         progress = None
         name = current
@@ -66,7 +83,7 @@ class PhaseBar(Widget):
             filled = int(width * (progress or 0))
             parts += [
                 "\n",
-                (LABELS.get(name, name), "bold"),
+                (self.label(name), "bold"),
                 " ",
                 ("█" * filled, "$accent"),
                 ("░" * (width - filled), "$foreground 30%"),

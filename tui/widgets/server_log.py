@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -19,7 +20,10 @@ from tui.core.logparse import split_line
 
 MAX_VIEW = 5000
 MAX_KEEP = 20000
-LEVELS = (("all", "all"), ("warnings+", "warning"), ("errors", "error"))
+LEVELS = {
+    "en": (("all", "all"), ("warnings+", "warning"), ("errors", "error")),
+    "ja": (("すべて", "all"), ("警告以上", "warning"), ("エラー", "error")),
+}
 RANK = {"DEBUG": 0, "INFO": 1, None: 1, "WARNING": 2, "ERROR": 3, "CRITICAL": 3}
 
 
@@ -44,8 +48,11 @@ class ServerLog(Vertical):
     new_lines: reactive[int] = reactive(0)
     log_path: reactive[str] = reactive("")
 
-    def __init__(self, redact: Iterable[str] = (), id: str | None = None) -> None:
+    def __init__(self, redact: Iterable[str] = (), lang: str = "en", id: str | None = None) -> None:
         super().__init__(id=id)
+        self.lang = lang
+        self.wrap = False
+        """Wrap long lines (w) so a whole line can be read without scrolling sideways."""
         self.kept: deque[tuple[str | None, str]] = deque(maxlen=MAX_KEEP)
         self.redact = tuple(s for s in redact if s)
         self.filter_text = ""
@@ -55,9 +62,21 @@ class ServerLog(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-bar"):
-            yield Input(placeholder="filter log text", id="log-filter", compact=True)
-            yield Select(LEVELS, value="all", allow_blank=False, id="log-level", compact=True)
-        yield RichLog(max_lines=MAX_VIEW, wrap=False, markup=False, auto_scroll=True, id="log-view")
+            yield Input(
+                placeholder=self.tr("filter log text", "ログを絞り込む"),
+                id="log-filter",
+                compact=True,
+            )
+            yield Select(
+                LEVELS.get(self.lang, LEVELS["en"]),
+                value="all",
+                allow_blank=False,
+                id="log-level",
+                compact=True,
+            )
+        yield RichLog(
+            max_lines=MAX_VIEW, wrap=self.wrap, markup=False, auto_scroll=True, id="log-view"
+        )
         yield Static("", id="log-badge")
 
     def on_mount(self) -> None:
@@ -66,8 +85,23 @@ class ServerLog(Vertical):
     def watch_log_path(self) -> None:
         self._title()
 
+    def tr(self, en: str, ja: str) -> str:
+        return ja if self.lang == "ja" else en
+
     def _title(self) -> None:
-        self.border_title = "Log" + (f" · full log: {self.log_path}" if self.log_path else "")
+        full = self.tr("full log", "全ログ")
+        wrap = self.tr("w: wrap", "w: 折り返し")
+        self.border_title = (
+            self.tr("Log", "ログ")
+            + (f" · {full}: {self.log_path}" if self.log_path else "")
+            + f" · {wrap}"
+        )
+
+    def toggle_wrap(self) -> None:
+        """Wrap long lines (or not) and redraw what is kept."""
+        self.wrap = not self.wrap
+        self.query_one(RichLog).wrap = self.wrap
+        self._refilter()
 
     def _mask(self, text: str) -> str:
         for secret in self.redact:
@@ -80,6 +114,14 @@ class ServerLog(Vertical):
         if level == "WARNING":
             return Content.styled(text, "$warning")
         return Content(text)
+
+    def _write(self, view: RichLog, level: str | None, text: str) -> None:
+        width = view.scrollable_content_region.width - 1 if self.wrap else 0
+        if width < 10 or len(text) <= width:
+            view.write(self._styled(level, text))
+            return
+        for start in range(0, len(text), width):  # wrapped by hand: cut at the width
+            view.write(self._styled(level, text[start : start + width]))
 
     def _visible(self, level: str | None, text: str) -> bool:
         if RANK.get(level, 1) < self.min_rank:
@@ -96,7 +138,7 @@ class ServerLog(Vertical):
             level = line_level(text)
             self.kept.append((level, text))
             if self._visible(level, text):
-                view.write(self._styled(level, text))
+                self._write(view, level, text)
                 shown += 1
         if not self.following and shown:
             self.new_lines += shown
@@ -104,7 +146,9 @@ class ServerLog(Vertical):
     def watch_new_lines(self, count: int) -> None:
         self.set_class(count > 0, "-behind")
         if self.is_mounted:
-            self.query_one("#log-badge", Static).update(f"{count} new lines ↓ (End)")
+            self.query_one("#log-badge", Static).update(
+                self.tr(f"{count} new lines ↓ (End)", f"新しい行 {count} ↓ (End)")
+            )
 
     def on_mouse_scroll_up(self) -> None:
         self.following = False
@@ -112,7 +156,7 @@ class ServerLog(Vertical):
     def on_mouse_scroll_down(self) -> None:
         self.call_after_refresh(self._check_bottom)
 
-    def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+    def on_key(self, event: events.Key) -> None:
         if event.key in ("up", "pageup", "home"):
             self.following = False
         elif event.key in ("end", "pagedown", "down"):
@@ -137,7 +181,7 @@ class ServerLog(Vertical):
         view.clear()
         for level, text in list(self.kept)[-MAX_VIEW:]:
             if self._visible(level, text):
-                view.write(self._styled(level, text))
+                self._write(view, level, text)
         self.jump_to_end()
 
     def on_input_changed(self, event: Input.Changed) -> None:
