@@ -90,6 +90,8 @@ REWORDED = [
      "quant_unsupported", "--quantization", "awq_foo", {"quantization": None}),
     ("ValueError: The quantization method fp8 is not supported for the current GPU. Minimum capability: 89. Current capability: 80.",
      "quant_unsupported", "--quantization", "fp8", {"quantization": None}),
+    ("ValueError: Unsupported KV cache dtype fp8_e5m2 for the FLASH_ATTN backend",
+     "kv_cache_dtype_unsupported", "--kv-cache-dtype", "fp8_e5m2", {"kv_cache_dtype": None}),
     ("OSError: Can't load tokenizer for '/data/tok'. If you were trying to load it from 'https://huggingface.co/models', make sure you don't have a local directory with the same name.",
      "tokenizer_not_found", "--tokenizer", "/data/tok", {"tokenizer": None}),
     ("huggingface_hub.errors.HFValidationError: Repo id must be in the form 'repo_name' or 'namespace/repo_name': '/models/llama'. Use `repo_type` argument if needed.",

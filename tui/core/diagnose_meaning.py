@@ -186,6 +186,35 @@ def quant_unsupported(msg: str, _args: Args) -> Diagnosis | None:
     )
 
 
+# -- KV-cache dtype the device cannot store ---------------------------------------------------------
+
+_KV_DTYPE = re.compile(
+    r"\b(fp8\w*|nvfp4\w*|int[48]\w*|turboquant\w*|ultraquant\w*|bfloat16|float16)", re.I
+)
+
+
+def kv_cache_dtype(msg: str, args: Args) -> Diagnosis | None:
+    low = msg.lower()
+    if "gib" in low or not any(
+        w in low
+        for w in ("requires", "not supported", "unsupported", "only supports", "notimplemented")
+    ):
+        return None  # a memory report or the arguments line, not a refusal
+    found = _KV_DTYPE.search(msg)
+    value = args.get("kv_cache_dtype") or (found.group(1) if found else None)
+    return Diagnosis(
+        "kv_cache_dtype_unsupported",
+        _sentence(msg, 0),
+        "--kv-cache-dtype",
+        "remove --kv-cache-dtype (store the KV cache in the model's dtype)",
+        f"This device cannot store the KV cache as {value or 'that type'} (the backend lacks the "
+        "kernels or the CPU the instructions). The default stores it in the model's dtype.",
+        set_fix((("kv_cache_dtype", None),)),
+        rank=90,
+        value=value,
+    )
+
+
 # -- model / tokenizer path ---------------------------------------------------------------------------
 
 _PATH = r"['\"]((?:/|\./|\.\./|~)[^'\"]{0,500})['\"]"
@@ -227,6 +256,7 @@ RULES: tuple[Rule, ...] = (
     (("divisible by tensor parallel", "tensor parallel size", "tensor_parallel_size"), tp_heads),
     (("derived max_model_len", "max_position_embeddings", "max_model_len", "max-model-len"), max_len),
     (("already in use", "Errno 98", "EADDRINUSE", "Address in use"), port_in_use),
+    (("KV cache on", "KV cache dtype", "kv_cache_dtype", "kv cache dtype"), kv_cache_dtype),
     (
         ("_C::", "expected at most 0 argument", "Unknown quantization method",
          "is not supported for the current GPU", "not supported on the current platform"),
