@@ -233,6 +233,17 @@ def test_profile_with_a_flag_this_catalog_does_not_know_loads(home):
     assert path.exists()  # loaded, not quarantined
 
 
+def test_profile_with_a_flag_the_installed_vllm_dropped_loads_for_the_checks(home):
+    """--swap-space is in the catalog but gone from vLLM 0.32: loaded, and the checks say so."""
+    from tui.core.validate import Context, validate
+
+    path = _write_profile("old", {"model": "m", "values": {"swap_space": 4}})
+    cfg = profiles.load_profile("old")
+    assert cfg.get("swap_space") == 4 and path.exists()
+    findings = validate(cfg, Context(vllm_version="0.32.0"))
+    assert any("--swap-space" in f.message.en for f in findings)
+
+
 def test_profile_never_keeps_secret_looking_env(home):
     cfg = ServeConfig.build("m").with_env(
         {"WANDB_AUTH": "a", "MY_PASSWORD": "b", "OPENAI_API_KEY": "c", "HF_TOKEN": "d", "NCCL_DEBUG": "INFO", "X_SECRET_Y": "e"}
