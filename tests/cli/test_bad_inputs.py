@@ -74,6 +74,8 @@ CONFIG_CASES = [
     ("heads-above-hidden", {**LLAMA, "num_attention_heads": 4096, "hidden_size": 64}, ("head_dim",)),
     ("architectures-string", {**LLAMA, "architectures": "LlamaForCausalLM"}, ("architectures",)),
     ("not-an-object", "[1, 2, 3]", ("object",)),
+    ("kv-heads-above-heads", {**LLAMA, "num_key_value_heads": 16}, ("num_key_value_heads",)),
+    ("topk-above-experts", {**LLAMA, "num_experts": 8, "num_experts_per_tok": 9}, ("num_experts_per_tok",)),
 ]  # fmt: skip
 
 

@@ -197,6 +197,10 @@ def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFa
     if hidden <= 0 or layers <= 0 or heads <= 0:
         raise ValueError("hidden_size, num_hidden_layers and num_attention_heads must be positive")
     kv_heads = _int(cfg, "num_key_value_heads", "n_head_kv", "num_kv_heads", default=heads) or heads
+    if kv_heads > heads:
+        raise ValueError(
+            f"num_key_value_heads ({kv_heads}) is more than num_attention_heads ({heads})"
+        )
     head_dim = _first(cfg, "head_dim", "attention_head_dim")
     head_dim = int(head_dim) if isinstance(head_dim, int | float) and head_dim else hidden // heads
     if head_dim <= 0:
@@ -220,6 +224,8 @@ def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFa
     topk = _int(
         cfg, "num_experts_per_tok", "moe_top_k", "top_k_experts", "experts_per_token", default=0
     )
+    if num_experts and topk > num_experts:
+        raise ValueError(f"num_experts_per_tok ({topk}) is more than num_experts ({num_experts})")
     moe_inter = _int(cfg, "moe_intermediate_size", default=inter if num_experts else 0)
     shared = 0
     if num_experts:
