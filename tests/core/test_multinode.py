@@ -11,14 +11,19 @@ from tui.core.arch_catalog import builtin_facts
 from tui.core.commands import nodes_bringup, ray_bringup, render_bringup
 from tui.core.config import ServeConfig
 from tui.core.diagnose import diagnose
-from tui.core.gpu_catalog import find_gpu
+from tui.core.gpu_catalog import GpuSpec, find_gpu
 from tui.core.multinode import Cluster, cluster_from_ray, default_layout, plan_nodes
 from tui.core.multinode_checks import looks_local, multinode_findings, ray_refusal
 from tui.core.plan import plan
 from tui.core.validate import Context, Finding
 
-H100 = find_gpu("H100")
-assert H100 is not None
+def _h100() -> GpuSpec:
+    gpu = find_gpu("H100")
+    assert gpu is not None
+    return gpu
+
+
+H100 = _h100()
 LLAMA_405B = "meta-llama/Llama-3.1-405B-Instruct"
 
 
