@@ -109,6 +109,7 @@ class FlagList(ScrollView, can_focus=False):
         self.shown: dict[str, Shown] = {}
         self._lines: list[tuple[int, int]] = []
         self._first_line: list[int] = []
+        self._styles: dict[tuple[str, ...], Any] = {}
 
     # -- the form sets these ------------------------------------------------------------
 
@@ -198,7 +199,15 @@ class FlagList(ScrollView, can_focus=False):
         ).adjust_cell_length(width, base)
 
     def _style(self, *names: str) -> Any:
-        return self.get_visual_style(*(f"flag-list--{n}" for n in names))
+        # Looked up once per combination (a screenful of rows asks for a handful of them).
+        style = self._styles.get(names)
+        if style is None:
+            style = self._styles[names] = self.get_visual_style(*(f"flag-list--{n}" for n in names))
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles = {}
+        super().notify_style_update()
 
     def _render_row(self, row: Row, part: int, width: int, at_cursor: bool) -> Content:
         if row.kind == "title":
