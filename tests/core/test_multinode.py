@@ -17,6 +17,7 @@ from tui.core.multinode_checks import looks_local, multinode_findings, ray_refus
 from tui.core.plan import plan
 from tui.core.validate import Context, Finding
 
+
 def _h100() -> GpuSpec:
     gpu = find_gpu("H100")
     assert gpu is not None
@@ -265,3 +266,13 @@ def test_nodes_bringup_shape() -> None:
         assert argv[argv.index("--master-port") + 1] == "29600"
         assert ("--headless" in argv) is (rank > 0)
         assert "--distributed-executor-backend" not in argv
+
+
+def test_planning_mode_on_nodes_is_one_call() -> None:
+    from tui.core.plan import plan_on_nodes
+
+    facts = builtin_facts(LLAMA_405B)
+    cfg = ServeConfig.build(LLAMA_405B, {"tensor_parallel_size": 8, "pipeline_parallel_size": 2})
+    result = plan_on_nodes(facts, cfg, H100, 2, 8)
+    assert result.planning and result.fits and len(result.gpus) == 16
+    assert result.nodes is not None and result.nodes.gpus_per_node == 8

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from tui.core.catalog import CATALOG
 from tui.core.config import ServeConfig
@@ -130,3 +131,20 @@ def _layout(
         return None
     gpu = min(gpus, key=lambda g: g.total_bytes)
     return plan_nodes(cfg, nodes, len(gpus) // nodes, facts, gpu)
+
+
+def plan_on_nodes(
+    facts: ModelFacts | None,
+    cfg: ServeConfig,
+    gpu: GpuSpec,
+    nodes: int,
+    gpus_per_node: int,
+    *,
+    cluster: Cluster | None = None,
+    **kwargs: Any,
+) -> PlanResult:
+    """The app's planning mode over several nodes: `nodes` x `gpus_per_node` of `gpu`."""
+    from tui.core.multinode import gpus_for
+
+    gpus = gpus_for(nodes, gpus_per_node, gpu)
+    return plan(facts, cfg, gpus, planning=True, nodes=nodes, cluster=cluster, **kwargs)
