@@ -45,6 +45,9 @@ KEYS: tuple[Key, ...] = (
     Key("app", "ctrl+q", "quit", "quit", t("Quit", "終了"),
         t("Quit (asks what to do with a running server)", "終了（実行中のサーバーの扱いを確認）"),
         priority=True),
+    Key("app", "ctrl+p", "command_palette", "palette", t("Palette", "パレット"),
+        t("Command palette: every action", "コマンドパレット: すべての操作"), show=False,
+        priority=True, palette=False),
     Key("configure", "f5", "app.launch", "launch", t("Launch", "起動"),
         t("Start vLLM with the current flags", "このフラグで vLLM を起動"), priority=True),
     Key("configure", "f2", "app.import_config", "import", t("Import", "取り込み"),
@@ -92,7 +95,6 @@ KEYS: tuple[Key, ...] = (
 NOTES: tuple[tuple[str, Text], ...] = (
     ("Tab / Shift+Tab", t("Move between fields", "項目間の移動")),
     ("Esc", t("Back / close a dialog", "戻る / ダイアログを閉じる")),
-    ("Ctrl+P", t("Command palette: every action", "コマンドパレット: すべての操作")),
 )
 """Keys Textual provides that F1 should still explain."""
 

@@ -61,6 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _looks_like_model(arg: str) -> bool:
+    """An HF id (org/name) or a local model directory, not a mistyped subcommand."""
+    import os
+
+    return "/" in arg or os.path.isdir(arg)
+
+
 def _save_traceback() -> str:
     import traceback
 
@@ -87,6 +94,10 @@ def _dispatch(args: list[str]) -> int:
         return 0
     if args and not args[0].startswith("-"):
         name = args[0]
+        if name not in SUBCOMMANDS and _looks_like_model(name):
+            from tui.cli.app_cmd import main as app_main  # `vllm-tui MODEL`, as `vllm serve MODEL`
+
+            return app_main(args)
         if name not in SUBCOMMANDS:
             raise UserError(f"unknown subcommand {name!r} (one of: {', '.join(SUBCOMMANDS)})")
         import importlib

@@ -16,6 +16,14 @@ from tui.bindings import help_rows
 from tui.core.estimate import Estimate
 from tui.core.gpu_catalog import GiB
 
+TERM_JA = {
+    "weights": "重み",
+    "activation": "活性ピーク",
+    "non_torch": "torch 外（NCCL・バッファ）",
+    "cuda_graph": "CUDA グラフ",
+    "kv_cache": "KV キャッシュ",
+}
+
 
 def _t(lang: str, en: str, ja: str) -> str:
     return ja if lang == "ja" else en
@@ -172,7 +180,7 @@ class WhyModal(Dialog):
             )
             for term in est.terms:
                 table.add_row(
-                    term.label,
+                    TERM_JA.get(term.key, term.label) if self.lang == "ja" else term.label,
                     f"{term.value / GiB:.2f}",
                     f"{term.low / GiB:.2f}–{term.high / GiB:.2f}",
                     term.basis,

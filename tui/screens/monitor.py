@@ -113,6 +113,12 @@ class MonitorScreen(Screen[None]):
         from tui.bindings import apply_language
 
         apply_language(self, "monitor", self.app.lang)
+        self.watch(self.app, "lang", self._relabel, init=False)
+        self._fill()
+
+    async def _relabel(self, _lang: str) -> None:
+        """F9: every panel again in the other language (the session keeps the data)."""
+        await self.recompose()
         self._fill()
 
     def _fill(self) -> None:
