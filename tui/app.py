@@ -20,16 +20,16 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tui import dialogs
+from tui import dialogs, planning, remember, run_actions
 from tui.adapters.gpus import GpuSnapshot
 from tui.adapters.services import RunLike, Services
-from tui.bindings import apply_language, bindings, palette_entries
+from tui.bindings import apply_language, bindings
 from tui.core.catalog import BY_DEST, Text, t
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
-from tui.core.gpu_catalog import GpuSpec, find_gpu
+from tui.core.gpu_catalog import GpuSpec
 from tui.core.model_facts import ModelFacts
-from tui.core.plan import BLOCKING, INPUT_ERRORS, PlanResult, plan
+from tui.core.plan import PlanResult
 from tui.core.runstate import RunState
 from tui.messages import (
     GpuMemory,
@@ -203,15 +203,7 @@ class VllmTuiApp(App[int]):
 
     @work(thread=True, exclusive=True, group="settings", exit_on_error=False)
     def _remember_model(self, ref: str) -> None:
-        from tui.adapters.settings import load_settings, save_settings
-
-        settings = load_settings()
-        if settings.last_model != ref and not settings.warning:
-            settings.last_model = ref
-            try:
-                save_settings(settings)
-            except OSError:
-                pass
+        remember.last_model(ref)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that raised: say so, keep running (harlequin's pattern)."""
@@ -229,52 +221,13 @@ class VllmTuiApp(App[int]):
     # -- the plan (pure, memoised) ------------------------------------------------------
 
     def target_gpus(self) -> tuple[tuple[GpuSpec, ...], bool]:
-        snap = self.snapshot
-        if snap is not None and snap.visible_gpus():
-            return tuple(g.as_spec() for g in snap.chosen(self.chosen or None)), False
-        gpu = find_gpu(self.planning_gpu) or find_gpu("H100 80GB")
-        assert gpu is not None
-        cfg = self.config
-        need = (
-            int(cfg.get("tensor_parallel_size") or 1)
-            * int(cfg.get("pipeline_parallel_size") or 1)
-            * int(cfg.get("data_parallel_size") or 1)
-        )
-        return (gpu,) * (self.planning_count or need), True
+        return planning.target_gpus(self)
 
     def current_plan(self) -> PlanResult:
-        gpus, planning = self.target_gpus()
-        version = self.install.version if self.install else None
-        # The rules follow the target: a GPU box (detected or planned), even when the vLLM
-        # installed here is the CPU build.
-        device = "cuda"
-        key = (self.config, self.facts, gpus, version, self.known_options, device)
-        if self._plan_cache is not None and self._plan_cache[0] == key:
-            return self._plan_cache[1]
-        measured = {}
-        if gpus and self.facts is not None:
-            from tui.adapters.calibration import lookup
-
-            measured = lookup(gpus[0].name, self.config, version)
-        result = plan(self.facts, self.config, gpus, planning=planning, vllm_version=version, known_options=self.known_options,
-                      measured=measured, device=device)  # fmt: skip
-        if self.facts is None:
-            result = PlanResult(None, result.findings, gpus, planning)
-        self._plan_cache = (key, result)
-        return result
+        return planning.current_plan(self)
 
     def header_subtitle(self, result: PlanResult) -> str:
-        gpus = result.gpus
-        where = f"{len(gpus)} x {gpus[0].name}" if gpus else self.t("no GPU", "GPU なし")
-        mode = (
-            self.t("planning", "計画モード") if result.planning else self.t("detected", "検出済み")
-        )
-        vllm = (
-            f"vLLM {self.install.version}"
-            if self.install
-            else self.t("no vLLM (planning only)", "vLLM なし（計画のみ）")
-        )
-        return f"{self.config.model} · {where} ({mode}) · {vllm}"
+        return planning.header_subtitle(self, result)
 
     # -- changing the config ------------------------------------------------------------
 
@@ -310,14 +263,7 @@ class VllmTuiApp(App[int]):
 
     def set_planning_gpu(self, name: str, count: int) -> None:
         self.planning_gpu, self.planning_count = name, count
-        from tui.adapters.settings import load_settings, save_settings
-
-        settings = load_settings()
-        settings.planning_gpu, settings.planning_gpu_count = name, count
-        try:
-            save_settings(settings)
-        except OSError:
-            pass
+        remember.planning_gpu(name, count)
 
     def secret_values(self) -> list[str]:
         return [
@@ -337,53 +283,12 @@ class VllmTuiApp(App[int]):
     # -- run control: thin actions and workers over the session -------------------------
 
     def _on_monitor(self) -> bool:
-        from tui.screens.monitor import MonitorScreen
-
-        return isinstance(self.screen, MonitorScreen)
+        return run_actions.on_monitor(self)
 
     def action_launch(self, replace_active: bool = False) -> None:
-        if self.install is None:
-            self.say(
-                t(
-                    "No vLLM found: planning mode (install vLLM or start with --vllm PATH).",
-                    "vLLM が見つかりません: 計画モードです（vLLM を入れるか --vllm PATH で起動）。",
-                ),
-                "error",
-            )
-            return
-        if self.session.alive() and not replace_active:
-            self.say(
-                t(
-                    "A server is already running: stop it first (Ctrl+X).",
-                    "サーバーが実行中です: 先に停止してください（Ctrl+X）。",
-                ),
-                "warning",
-            )
-            return
-        result = self.current_plan()
-        blocking = [
-            f
-            for f in result.findings
-            if f.level == "error" and (f.code in BLOCKING or f.code in INPUT_ERRORS)
-        ]
-        if blocking:
-            msg = blocking[0].message.get(self.lang)
-            self.say(
-                t(
-                    f"Not launching: {msg} (Ctrl+F applies the fix)",
-                    f"起動しません: {msg}（Ctrl+F で修正を適用）",
-                ),
-                "error",
-                timeout=8,
-            )
-            if self._on_monitor():
-                self.pop_screen()
-            return
-        gpu_name = result.gpus[0].name if result.gpus else None
-        gen = self.session.begin(
-            self.config, result.estimate, gpu_name, self.install, replace=replace_active
-        )
-        self._launch(gen, self.config, self.snapshot, self.chosen)
+        gen = run_actions.launch(self, replace_active)
+        if gen is not None:
+            self._launch(gen, self.config, self.snapshot, self.chosen)
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def _launch(
@@ -415,39 +320,20 @@ class VllmTuiApp(App[int]):
     def _run_started(self, event: RunStarted) -> None:
         if event.gen != self.session.gen:
             return
-        self._run_attached = event.attached  # a hang-up leaves an attached run running
         if event.attached:
-            self._adopt_attached(event.run)
+            run_actions.adopt_attached(self, event.run)
         self._show_monitor(fresh=self._on_monitor())
         self._follow(event.gen)
 
-    def _adopt_attached(self, run: RunLike) -> None:
-        """Show the attached server's flags and remember its vLLM (Esc goes to them)."""
-        info = getattr(run, "info", None) or {}
-        cfg = _config_of_run(info)
-        if cfg is not None:
-            self.config = cfg
-            self.load_model(cfg.model)
-        python = info.get("vllm_python")
-        if isinstance(python, str) and python and self.install is None and not self.services.demo:
-            self._adopt_vllm(python)
-
     @work(thread=True, exclusive=True, group="vllm", exit_on_error=False)
-    def _adopt_vllm(self, python: str) -> None:
-        from tui.adapters.settings import load_settings, save_settings
+    def adopt_vllm(self, python: str) -> None:
+        """The attached run's vLLM becomes this app's (and is remembered in settings)."""
         from tui.adapters.vllm_env import resolve_vllm
 
         install = resolve_vllm(python)
-        if install is None:
-            return
-        self.post_message(VllmFound(install))
-        settings = load_settings()
-        if not settings.warning and settings.vllm_path != python:
-            settings.vllm_path = python
-            try:
-                save_settings(settings)
-            except OSError:
-                pass
+        if install is not None:
+            self.post_message(VllmFound(install))
+            remember.vllm_path(python)
 
     @on(RunUpdated)
     def _run_updated(self, event: RunUpdated) -> None:
@@ -477,33 +363,12 @@ class VllmTuiApp(App[int]):
 
     @on(RunLaunchRefused)
     def _run_refused(self, event: RunLaunchRefused) -> None:
-        if event.gen != self.session.gen:
-            return
-        self.say(t(f"Not launched: {event.text}", f"起動しませんでした: {event.text}"), "error", 10)
-        self.run_state = self.session.state
-        if self._on_monitor():
-            self.pop_screen()
-        fix = event.fix
-        if isinstance(fix, dict) and fix:
-            self.apply_fix({k: v for k, v in fix.items() if k != "env"}, fix.get("env"))
-        elif fix is not None and hasattr(fix, "set"):
-            self.apply_fix(dict(fix.set), dict(fix.env))
+        if event.gen == self.session.gen:
+            run_actions.refused(self, event)
 
     @work(thread=True, exclusive=True, group="gpu-live", exit_on_error=False)
     def _gpu_live(self) -> None:
-        from tui.screens.monitor import gpu_memory_text
-
-        snap = self.services.probe()
-        self.post_message(
-            GpuMemory(
-                gpu_memory_text(
-                    [
-                        (g.index, g.name, g.memory_used_bytes, g.memory_total_bytes)
-                        for g in snap.chosen(self.chosen or None)
-                    ]
-                )
-            )
-        )
+        self.post_message(GpuMemory(run_actions.gpu_memory(self, self.services.probe())))
 
     def _show_monitor(self, fresh: bool = False) -> None:
         from tui.screens.monitor import MonitorScreen
@@ -518,71 +383,26 @@ class VllmTuiApp(App[int]):
         self._show_monitor()
 
     def action_stop_server(self) -> None:
-        run = self.session.run
-        if run is None or getattr(run, "remote", False):  # a watched server is not ours
-            return
-        from tui.screens.modals import ConfirmModal
-
-        def decide(yes: bool | None) -> None:
-            if yes:
-                self._stop(self.session.request_stop(), then_exit=False)
-
-        self.push_screen(
-            ConfirmModal(
-                self.t(f"Stop the server {run.id}?", f"サーバー {run.id} を停止しますか？"),
-                self.t(
-                    f"It serves {run.url}; requests in flight are cut off.",
-                    f"{run.url} で応答中です。処理中のリクエストは打ち切られます。",
-                ),
-                self.t("Stop server", "停止する"),
-                self.t("Cancel", "キャンセル"),
-            ),
-            decide,
-        )
+        run_actions.confirm_stop(self)
 
     def stop_run(self, run: RunLike) -> None:
         """Stop any run (F6); the session's own is marked as stopped on purpose first."""
         if self.session.run is not None and run.id == self.session.run.id:
             self.session.request_stop()
-        self._stop(run, then_exit=False)
+        self.stop_worker(run, then_exit=False)
 
     @work(thread=True, group="stop", exit_on_error=False)
-    def _stop(self, run: RunLike | None, then_exit: bool) -> None:
+    def stop_worker(self, run: RunLike | None, then_exit: bool) -> None:
         if run is not None:
             self.session.stop(run)
         if then_exit:
             self.call_from_thread(self.exit, 0)
 
     def _hangup(self) -> None:
-        """The terminal went away (SSH dropped): stop the run only if this session launched
-        it (an attached one is left running), then exit - within a deadline, as Textual's
-        shutdown can block on a dead terminal (tui.adapters.hangup)."""
-        from tui.adapters.hangup import hang_up
-
-        run = self.session.run
-        attached = getattr(self, "_run_attached", False)
-
-        def stop(r: RunLike) -> None:
-            self.session.request_stop()
-            self.services.launcher.stop(r)
-
-        hang_up(run, launched_here=not attached, stop=stop)
-        self.exit(0)
+        run_actions.hangup(self)
 
     async def action_quit(self) -> None:
-        run = self.session.run
-        if run is None or not run.alive() or self.run_state.state == "stopped":
-            self.exit(0)
-            return
-        from tui.screens.modals import QuitModal
-
-        def decide(choice: str | None) -> None:
-            if choice == "stop":
-                self._stop(self.session.request_stop(), then_exit=True)
-            elif choice == "leave":
-                self.exit(0)
-
-        self.push_screen(QuitModal(run.id, run.url, self.lang), decide)
+        run_actions.quit_app(self)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "launch":
@@ -622,45 +442,12 @@ class VllmTuiApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for title, help_text, action in palette_entries(self.lang):
-            name = action.removeprefix("app.")
-            callback = getattr(self, f"action_{name}", None)
-            if callback is not None:
-                yield SystemCommand(title, help_text, callback)
-        yield SystemCommand(
-            self.t("Re-detect GPUs", "GPU を再検出"),
-            self.t("Probe NVML again", "NVML で再度検出"),
-            self.probe_gpus,
-        )
-        yield SystemCommand(  # H6 hook
-            self.t("Watch a server", "サーバーを監視"),
-            self.t(
-                "Monitor vLLM servers started elsewhere, from their HTTP API",
-                "他で起動された vLLM サーバーを HTTP API から監視",
-            ),
-            self.action_watch_server,
-        )
+        yield from dialogs.system_commands(self)
 
     def action_watch_server(self) -> None:
         from tui.screens.watch import watch_dialog
 
         watch_dialog(self)
-
-
-def _config_of_run(info: Any) -> ServeConfig | None:
-    """The flags a run was launched with (its run.json; secrets were never stored)."""
-    values = info.get("config")
-    model = info.get("model")
-    if not isinstance(values, dict) or not isinstance(model, str):
-        return None
-    try:
-        cfg = ServeConfig(model).update(
-            {k: v for k, v in values.items() if v != "****" and k in BY_DEST}
-        )
-    except UserError:
-        return None
-    devices = info.get("cuda_visible_devices")
-    return cfg.with_gpus(str(devices)) if devices else cfg
 
 
 def make_app(

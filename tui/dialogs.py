@@ -5,8 +5,11 @@ Plain functions over the app (no mixin): each opens a modal and applies its answ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
 
 from tui.core.catalog import t
 from tui.core.errors import UserError
@@ -171,3 +174,25 @@ def runs(app: VllmTuiApp) -> None:
             app.stop_run(run)
 
     app.push_screen(RunsModal(found, app.lang), done)
+
+
+def system_commands(app: VllmTuiApp) -> Iterator[SystemCommand]:
+    """The command palette: every bound action (tui.bindings) plus a few without a key."""
+    from tui.bindings import palette_entries
+
+    for title, help_text, action in palette_entries(app.lang):
+        callback = getattr(app, f"action_{action.removeprefix('app.')}", None)
+        if callback is not None:
+            yield SystemCommand(title, help_text, callback)
+    yield SystemCommand(
+        app.t("Re-detect GPUs", "GPU を再検出"), app.t("Probe NVML again", "NVML で再度検出"),
+        app.probe_gpus,
+    )  # fmt: skip
+    yield SystemCommand(
+        app.t("Watch a server", "サーバーを監視"),
+        app.t(
+            "Monitor vLLM servers started elsewhere, from their HTTP API",
+            "他で起動された vLLM サーバーを HTTP API から監視",
+        ),
+        app.action_watch_server,
+    )

@@ -53,6 +53,8 @@ class RunSession:
         self.config: ServeConfig | None = None
         self.install: Any = None
         self.calibrated = False
+        self.attached = False
+        """The run was attached to, not launched here (a hang-up leaves it running)."""
         self.total_lines = 0
         """Lines of this run seen so far (a view that rebuilt from history skips them)."""
         self.total_samples = 0
@@ -131,6 +133,7 @@ class RunSession:
         if run is None:
             return None
         self._reset()
+        self.attached = True
         self._watch(run)
         self._post(RunStarting(self.gen, None, run.model))
         self._post(RunStarted(self.gen, run, attached=True))
@@ -152,6 +155,7 @@ class RunSession:
         self.throughput_history.clear()
         self.total_lines = self.total_samples = 0
         self.estimate, self.gpu_name, self.calibrated = None, None, False
+        self.attached = False
 
     def _watch(self, run: RunLike) -> None:
         key = self.config.get("api_key") if self.config is not None else None

@@ -1,0 +1,62 @@
+"""The plan the configure screen shows: the target GPUs (detected or planned) and the
+memoised `core.plan` result for the app's current config. Plain functions over the app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tui.core.gpu_catalog import GpuSpec, find_gpu
+from tui.core.plan import PlanResult, plan
+
+if TYPE_CHECKING:
+    from tui.app import VllmTuiApp
+
+
+def target_gpus(app: VllmTuiApp) -> tuple[tuple[GpuSpec, ...], bool]:
+    """(the GPUs the plan is for, whether they are planned rather than detected)."""
+    snap = app.snapshot
+    if snap is not None and snap.visible_gpus():
+        return tuple(g.as_spec() for g in snap.chosen(app.chosen or None)), False
+    gpu = find_gpu(app.planning_gpu) or find_gpu("H100 80GB")
+    assert gpu is not None
+    cfg = app.config
+    need = (
+        int(cfg.get("tensor_parallel_size") or 1)
+        * int(cfg.get("pipeline_parallel_size") or 1)
+        * int(cfg.get("data_parallel_size") or 1)
+    )
+    return (gpu,) * (app.planning_count or need), True
+
+
+def current_plan(app: VllmTuiApp) -> PlanResult:
+    gpus, planning = target_gpus(app)
+    version = app.install.version if app.install else None
+    # The rules follow the target: a GPU box (detected or planned), even when the vLLM
+    # installed here is the CPU build.
+    device = "cuda"
+    key = (app.config, app.facts, gpus, version, app.known_options, device)
+    if app._plan_cache is not None and app._plan_cache[0] == key:
+        return app._plan_cache[1]
+    measured = {}
+    if gpus and app.facts is not None:
+        from tui.adapters.calibration import lookup
+
+        measured = lookup(gpus[0].name, app.config, version)
+    result = plan(app.facts, app.config, gpus, planning=planning, vllm_version=version, known_options=app.known_options,
+                  measured=measured, device=device)  # fmt: skip
+    if app.facts is None:
+        result = PlanResult(None, result.findings, gpus, planning)
+    app._plan_cache = (key, result)
+    return result
+
+
+def header_subtitle(app: VllmTuiApp, result: PlanResult) -> str:
+    gpus = result.gpus
+    where = f"{len(gpus)} x {gpus[0].name}" if gpus else app.t("no GPU", "GPU なし")
+    mode = app.t("planning", "計画モード") if result.planning else app.t("detected", "検出済み")
+    vllm = (
+        f"vLLM {app.install.version}"
+        if app.install
+        else app.t("no vLLM (planning only)", "vLLM なし（計画のみ）")
+    )
+    return f"{app.config.model} · {where} ({mode}) · {vllm}"

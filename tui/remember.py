@@ -1,0 +1,45 @@
+"""What the app remembers between sessions (settings.json): the last model, the vLLM an
+attached run used, the planned GPU. Best effort: a settings file we cannot write is skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def _update(change: Callable[[Any], bool]) -> None:
+    from tui.adapters.settings import load_settings, save_settings
+
+    settings = load_settings()
+    if settings.warning or not change(settings):
+        return  # a damaged file is not overwritten; nothing changed
+    try:
+        save_settings(settings)
+    except OSError:
+        pass
+
+
+def last_model(ref: str) -> None:
+    def change(s: Any) -> bool:
+        changed = bool(s.last_model != ref)
+        s.last_model = ref
+        return changed
+
+    _update(change)
+
+
+def vllm_path(path: str) -> None:
+    def change(s: Any) -> bool:
+        changed = bool(s.vllm_path != path)
+        s.vllm_path = path
+        return changed
+
+    _update(change)
+
+
+def planning_gpu(name: str, count: int) -> None:
+    def change(s: Any) -> bool:
+        s.planning_gpu, s.planning_gpu_count = name, count
+        return True
+
+    _update(change)
