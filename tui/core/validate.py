@@ -461,8 +461,8 @@ def _log_stats(cfg: ServeConfig, ctx: Context) -> list[Finding]:
             "log-stats-off",
             ("--disable-log-stats",),
             t(
-                "--disable-log-stats: vLLM stops printing throughput lines, so the throughput panel only shows what /metrics provides.",
-                "--disable-log-stats: vLLM がスループット行を出力しなくなるため、スループットパネルには /metrics から得られる情報しか表示されません。",
+                "--disable-log-stats: on vLLM 0.32 it stops the throughput log lines and removes every vllm: series from /metrics, so the throughput panel and any Prometheus scraping will be empty.",
+                "--disable-log-stats: vLLM 0.32 ではスループットのログ行が止まり、/metrics からも vllm: 系列がすべて消えるため、スループットパネルも Prometheus の収集も空になります。",
             ),
             _set(t("Keep the stats lines", "統計行を残す"), disable_log_stats=False),
         )
