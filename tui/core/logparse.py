@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -210,20 +210,19 @@ class LogParser:
             return []
         return self._events(split_line(text))
 
-    def scan(self, raw: str) -> tuple[list[Event], str | None]:
+    def scan(self, raw: str) -> tuple[Sequence[Event], str | None]:
         """`events`, except that a stats line comes back unread (its cleaned text) for a caller
-        that keeps only the last N samples and reads just those (`parse_throughput`)."""
-        if (
-            _STATS in raw
-            and "\x1b" not in raw
-            and "\r" not in raw
-            and not (_ACCESS in raw and _ACCESS_END in raw)
-        ):
-            self.line_no += 1
-            text = raw.rstrip("\n")
-            if len(text) <= MAX_LINE and "\x00" not in text:
-                return [], text
-            self.line_no -= 1
+        that keeps only the last N samples and reads just those (`parse_throughput`).
+
+        A plain line (no escapes, no `\\r`, not over MAX_LINE) is its own cleaned text, so the
+        two commonest kinds, access and stats lines, are settled here without cleaning."""
+        if len(raw) <= MAX_LINE and "\x1b" not in raw and "\r" not in raw:
+            if _ACCESS_END in raw and _ACCESS in raw:
+                self.line_no += 1
+                return _NOTHING
+            if _STATS in raw and "\x00" not in raw:
+                self.line_no += 1
+                return (), raw.rstrip("\n")
         return self.events(raw), None
 
     def _events(self, line: LogLine) -> list[Event]:
@@ -418,6 +417,7 @@ def parse_memory(msg: str) -> dict[str, float]:
 
 # -- the prefilter --------------------------------------------------------------------------
 
+_NOTHING: tuple[Sequence[Event], None] = ((), None)
 _ACCESS, _ACCESS_END = ' - "', " HTTP/1."
 _STATS = "Avg prompt throughput"
 
