@@ -134,6 +134,15 @@ def dump_yaml(cfg: ServeConfig, version: str | None = None) -> str:
     import yaml
 
     header = "# vllm serve --config <this file>   (secrets are passed in the environment)\n"
+    env = mask_env(build_env(cfg))
+    if env:  # a YAML config cannot hold the environment: say what the server needs
+        header += "# environment the server needs (set before `vllm serve`):\n"
+        header += "".join(
+            f"#   {k}  (secret: must be set in your environment; not written here)\n"
+            if v == MASK
+            else f"#   export {k}={shlex.quote(v)}\n"
+            for k, v in env.items()
+        )
     return header + yaml.safe_dump(
         build_yaml_dict(cfg, version), sort_keys=False, allow_unicode=True
     )
