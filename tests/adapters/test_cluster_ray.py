@@ -183,6 +183,29 @@ def test_plan_and_checks_against_the_real_cluster(ray_cluster: str) -> None:
     assert [s.nodes for s in result.nodes.stages] == [(0,), (1,)]
 
 
+def test_estimate_takes_gpus_per_node_and_type_from_the_cluster(
+    ray_cluster: str, tmp_path: Path
+) -> None:
+    env = dict(
+        os.environ,
+        RAY_ADDRESS=ray_cluster,
+        VLLM_TUI_VLLM_PYTHON=str(VLLM_PY),
+        VLLM_TUI_HOME=str(tmp_path),
+        HF_HUB_OFFLINE="1",
+    )
+    out = _cli(
+        "estimate", "meta-llama/Llama-3.1-70B-Instruct", "--nodes", "2",
+        "--tensor-parallel-size", "4", "--pipeline-parallel-size", "2", "--json", env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    nodes = data["nodes"]
+    assert nodes["gpus_per_node_source"] == "Ray cluster"
+    assert (nodes["nodes"], nodes["gpus_per_node"], nodes["gpus_total"]) == (2, 4, 8)
+    assert data["gpu"].startswith("H100")
+    assert [s["nodes"] for s in nodes["per_stage"]] == [[0], [1]]
+
+
 async def test_the_gpu_panel_shows_the_real_cluster(ray_cluster: str) -> None:
     from textual.app import App, ComposeResult
     from textual.widgets import Static
