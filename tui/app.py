@@ -53,7 +53,7 @@ class VllmTuiApp(App[int]):
     TITLE = "vllm-tui"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
-    BINDINGS = bindings("app")  # type: ignore[assignment]
+    BINDINGS = bindings("app")
 
     config: reactive[ServeConfig] = reactive(lambda: ServeConfig(DEFAULT_MODEL), repaint=False)
     """What `vllm serve` will run."""

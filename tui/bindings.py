@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from textual.binding import Binding, BindingsMap
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.dom import DOMNode
 
 from tui.core.catalog import Text, t
@@ -99,7 +99,7 @@ NOTES: tuple[tuple[str, Text], ...] = (
 """Keys Textual provides that F1 should still explain."""
 
 
-def bindings(scope: str, lang: str = "en") -> list[Binding]:
+def bindings(scope: str, lang: str = "en") -> list[BindingType]:
     """The Textual bindings of one scope (a screen's include the app's), labelled in `lang`."""
     return [
         Binding(

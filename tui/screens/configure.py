@@ -7,12 +7,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
+from tui.app import VllmTuiApp
 from tui.bindings import apply_language, bindings
 from tui.core.catalog import CATALOG, t
 from tui.core.checks import screen_findings
@@ -40,8 +41,9 @@ DEST_OF = {s.flag or s.dest: s.dest for s in CATALOG}
 
 class ConfigureScreen(Screen[None]):
     CSS_PATH = "configure.tcss"
-    BINDINGS = bindings("configure")  # type: ignore[assignment]
+    BINDINGS = bindings("configure")
     BINDINGS_SCOPE = "configure"
+    app = getters.app(VllmTuiApp)
     COMMANDS = Screen.COMMANDS | {FlagJumpProvider}
 
     def compose(self) -> ComposeResult:
@@ -51,7 +53,7 @@ class ConfigureScreen(Screen[None]):
             with Vertical(id="left"):
                 yield GpuPanel(id="gpus")
                 yield ModelPanel(id="model")
-                yield FlagForm(app.config, app.lang, id="form")  # type: ignore[attr-defined]
+                yield FlagForm(app.config, app.lang, id="form")
             with Vertical(id="right"):
                 yield VramPanel(id="vram")
                 yield FindingsPanel(id="findings")
@@ -61,8 +63,8 @@ class ConfigureScreen(Screen[None]):
 
     def on_mount(self) -> None:
         app = self.app
-        if app.lang != "en":  # type: ignore[attr-defined]
-            apply_language(self, "configure", app.lang)  # type: ignore[attr-defined]
+        if app.lang != "en":
+            apply_language(self, "configure", app.lang)
         services = getattr(app, "services", None)
         if self.port_probe is None and services is not None and not services.demo:
             from tui.adapters.launcher import port_in_use
@@ -102,55 +104,55 @@ class ConfigureScreen(Screen[None]):
         self._pending = False
         app = self.app
         self._watch_port()
-        plan = app.current_plan()  # type: ignore[attr-defined]
+        plan = app.current_plan()
         form = self.query_one(FlagForm)
         checks = screen_findings(
             plan,
             self._input_errors,
-            app.config,  # type: ignore[attr-defined]
-            app.facts,  # type: ignore[attr-defined]
+            app.config,
+            app.facts,
             form.installed_choices,
             self._busy_port,
         )
         result = replace(plan, findings=checks)
         self.query_one(VramPanel).result = result
-        self.query_one(VramPanel).lang = app.lang  # type: ignore[attr-defined]
+        self.query_one(VramPanel).lang = app.lang
         findings = self.query_one(FindingsPanel)
-        findings.lang = app.lang  # type: ignore[attr-defined]
+        findings.lang = app.lang
         findings.findings = result.findings
         form_errors = tuple(
-            (DEST_OF[f.flags[0]], f.message.get(app.lang))  # type: ignore[attr-defined]
+            (DEST_OF[f.flags[0]], f.message.get(app.lang))
             for f in plan.input_errors
             if f.flags and f.flags[0] in DEST_OF
         )
         preview = self.query_one(CommandPreview)
-        preview.config = app.config  # type: ignore[attr-defined]
-        preview.lang = app.lang  # type: ignore[attr-defined]
-        install = app.install  # type: ignore[attr-defined]
+        preview.config = app.config
+        preview.lang = app.lang
+        install = app.install
         preview.version = install.version if install else None
         gpus = self.query_one(GpuPanel)
-        gpus.snapshot = app.snapshot  # type: ignore[attr-defined]
-        gpus.chosen = app.chosen  # type: ignore[attr-defined]
-        gpus.planning_gpu = app.planning_gpu  # type: ignore[attr-defined]
-        gpus.planning_count = app.planning_count  # type: ignore[attr-defined]
-        gpus.lang = app.lang  # type: ignore[attr-defined]
+        gpus.snapshot = app.snapshot
+        gpus.chosen = app.chosen
+        gpus.planning_gpu = app.planning_gpu
+        gpus.planning_count = app.planning_count
+        gpus.lang = app.lang
         model = self.query_one(ModelPanel)
-        model.model = app.config.model  # type: ignore[attr-defined]
-        model.facts = app.facts  # type: ignore[attr-defined]
-        model.error = app.model_error  # type: ignore[attr-defined]
-        model.loading = app.model_loading  # type: ignore[attr-defined]
-        model.cached = app.cached_models  # type: ignore[attr-defined]
-        model.lang = app.lang  # type: ignore[attr-defined]
+        model.model = app.config.model
+        model.facts = app.facts
+        model.error = app.model_error
+        model.loading = app.model_loading
+        model.cached = app.cached_models
+        model.lang = app.lang
         form = self.query_one(FlagForm)
-        form.config = app.config  # type: ignore[attr-defined]
-        form.lang = app.lang  # type: ignore[attr-defined]
-        form.extra_options = app.extra_options  # type: ignore[attr-defined]
+        form.config = app.config
+        form.lang = app.lang
+        form.extra_options = app.extra_options
         form.vllm_label = f"vLLM {install.version}" if install else ""
         form.field_errors = form_errors
         help_pane = self.query_one(FlagHelp)
-        help_pane.lang = app.lang  # type: ignore[attr-defined]
-        help_pane.extra_options = app.extra_options  # type: ignore[attr-defined]
-        self.sub_title = app.header_subtitle(result)  # type: ignore[attr-defined]
+        help_pane.lang = app.lang
+        help_pane.extra_options = app.extra_options
+        self.sub_title = app.header_subtitle(result)
 
     # -- messages up --------------------------------------------------------------------
 
@@ -160,7 +162,7 @@ class ConfigureScreen(Screen[None]):
     """How to test a port (None: not checked, as in --demo). Set in on_mount."""
 
     def _watch_port(self) -> None:
-        cfg = self.app.config  # type: ignore[attr-defined]
+        cfg = self.app.config
         key = (cfg.get("host"), cfg.get("port"))
         if key != self._port_key:
             self._port_key = key
@@ -225,7 +227,7 @@ class ConfigureScreen(Screen[None]):
         self.app.push_screen(FlagHelpPopup(help_pane.render_help()))
 
     def on_flag_changed(self, event: FlagChanged) -> None:
-        self.app.set_flag(event.dest, event.value)  # type: ignore[attr-defined]
+        self.app.set_flag(event.dest, event.value)
 
     def on_extra_flag_changed(self, event: ExtraFlagChanged) -> None:
         app: Any = self.app
@@ -239,16 +241,16 @@ class ConfigureScreen(Screen[None]):
         help_pane.dest = event.dest
 
     def on_model_submitted(self, event: ModelSubmitted) -> None:
-        self.app.load_model(event.ref)  # type: ignore[attr-defined]
+        self.app.load_model(event.ref)
 
     def on_gpus_chosen(self, event: GpusChosen) -> None:
-        self.app.choose_gpus(event.keys)  # type: ignore[attr-defined]
+        self.app.choose_gpus(event.keys)
 
     def on_planning_gpu_changed(self, event: PlanningGpuChanged) -> None:
-        self.app.set_planning_gpu(event.name, event.count)  # type: ignore[attr-defined]
+        self.app.set_planning_gpu(event.name, event.count)
 
     def on_apply_fix(self, event: ApplyFix) -> None:
-        self.app.apply_fix(event.changes, event.env)  # type: ignore[attr-defined]
+        self.app.apply_fix(event.changes, event.env)
 
     def action_apply_fix(self) -> None:
         if not self.query_one(FindingsPanel).apply(0):

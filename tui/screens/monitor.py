@@ -63,7 +63,7 @@ def shown_problem(st: RunState) -> tuple[Diagnosis | None, bool]:
 
 class MonitorScreen(Screen[None]):
     CSS_PATH = "monitor.tcss"
-    BINDINGS = bindings("monitor")  # type: ignore[assignment]
+    BINDINGS = bindings("monitor")
     BINDINGS_SCOPE = "monitor"
     app = getters.app(VllmTuiApp)
 
