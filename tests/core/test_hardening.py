@@ -147,7 +147,9 @@ def test_bounded_argument_types():
         ("max_model_len", 10**30, True),
         ("max_model_len", 0, True),
         ("swap_space", -1, True),
-        ("gpu_memory_utilization", 0.0, False),
+        ("gpu_memory_utilization", 0.0, True),
+        ("gpu_memory_utilization", 1e-320, True),
+        ("gpu_memory_utilization", 0.9, False),
     ],
 )
 def test_serve_value_bounds(dest, value, bad):

@@ -43,6 +43,7 @@ SERVE_BOUNDS: dict[str, tuple[float, float]] = {
     "kv_cache_memory_bytes": (0, 1 << 50),
     "seed": (-(1 << 63), (1 << 63) - 1),
     "max_logprobs": (-1, 1 << 20),
+    "gpu_memory_utilization": (1e-4, 1),  # vLLM says > 0; a denormal is not a budget
 }
 
 
@@ -103,12 +104,16 @@ def serve_value_problem(dest: str, flag: str, value: Any, spec: Any = None) -> s
     if dest == "max_model_len" and value == 0:
         return f"{flag} must be at least 1, or auto (got 0)"
     if lo is not None and value < lo:
-        return f"{flag} must be at least {lo:g} (got {value:g})"
+        return f"{flag} must be at least {_bound(lo)} (got {_short(value)})"
     if hi is not None and value > hi:
-        return f"{flag} must be at most {hi:g} (got {_short(value)})"
+        return f"{flag} must be at most {_bound(hi)} (got {_short(value)})"
     extra = EXTRA_CHECKS.get(dest)
     problem = extra(value) if extra else None
     return f"{flag} {problem} (got {value:g})" if problem else None
+
+
+def _bound(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _short(value: float) -> str:
