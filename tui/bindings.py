@@ -75,7 +75,7 @@ KEYS: tuple[Key, ...] = (
     Key("monitor", "ctrl+x", "app.stop_server", "stop", t("Stop", "停止"),
         t("Stop the server (asks first)", "サーバーを停止（確認あり）")),
     Key("monitor", "escape", "back", "back", t("Configure", "設定へ"),
-        t("Back to the configure screen (the server keeps running)",
+        t("Back to configure (the server keeps running)",
           "設定画面へ戻る（サーバーは動いたまま）"), display="Esc", palette=False),
     Key("monitor", "f8", "fix_relaunch", "relaunch", t("Fix+relaunch", "修正して再起動"),
         t("Apply the diagnosed fix (if any) and relaunch", "診断された修正を適用して（あれば）再起動"),

@@ -86,9 +86,10 @@ def test_configure_in_japanese(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_monitor_ready_with_throughput(snap_compare, size):
     """Monitor screen after replaying the recorded vLLM CPU run: READY, vLLM 0.32.0, phases
-    ticked (config … API up); memory table (predicted for Qwen3-8B, vLLM's numbers from the demo
-    log, no diff: demo note); throughput sparklines with current/peak values; the log on the
-    right (full log path empty in demo)."""
+    ticked (config … API up); memory table (no prediction: the demo replays a CPU run of a
+    tiny model, said in the title; vLLM's numbers from the demo log); throughput sparklines
+    with current/peak values; the log on the right (160x48). At 80x24 the panels are tabs
+    (Server, Throughput, Log) with the Server tab shown."""
     assert snap_compare(
         make_app(services=services(snapshot=demo_snapshot()), model="Qwen/Qwen3-8B"),
         terminal_size=size,
@@ -100,7 +101,8 @@ def test_monitor_ready_with_throughput(snap_compare, size):
 def test_monitor_failed_with_diagnosis(snap_compare, size):
     """Monitor screen of a failed start: FAILED; the red 'What went wrong' panel names
     kv cache too small, explains it, suggests '--max-model-len 59120' and offers 'Apply fix and
-    relaunch (F8)'; the log shows the ERROR lines highlighted."""
+    relaunch (F8)'; the log shows the ERROR lines highlighted (160x48; at 80x24 the Server tab
+    with the panel, the log in its own tab)."""
     app = make_app(services=services(lines=FAIL_LOG), model="Qwen/Qwen3-8B")
 
     async def before(pilot):
@@ -108,6 +110,30 @@ def test_monitor_failed_with_diagnosis(snap_compare, size):
         pilot.app.config = pilot.app.config.set("max_model_len", 32768)
         await launched(pilot)
 
+    assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_monitor_ready_in_japanese(snap_compare, size):
+    """The ready monitor in Japanese: 稼働中, phases (設定 … API 起動), the memory table
+    (予測 / vLLM / 差), スループット with 最大 values, the ログ panel and the footer labels
+    (停止, 設定へ, 修正して再起動 …). At 80x24 the panels are tabs (サーバー, スループット, ログ)."""
+    app = make_app(services=services(snapshot=demo_snapshot()), model="Qwen/Qwen3-8B", lang="ja")
+    assert snap_compare(app, terminal_size=size, run_before=launched)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_why_this_number_in_japanese(snap_compare, size):
+    """F7 in Japanese: この数字の内訳, term names (重み, 活性ピーク, torch 外, CUDA グラフ,
+    KV キャッシュ), how each is obtained, and the block arithmetic in Japanese; each term's
+    basis is still English (it comes from the estimator)."""
+
+    async def before(pilot):
+        await ready(pilot)
+        await pilot.press("f7")
+        await pilot.pause()
+
+    app = make_app(services=services(), model="Qwen/Qwen3-8B", lang="ja")
     assert snap_compare(app, terminal_size=size, run_before=before)
 
 
@@ -127,7 +153,9 @@ def test_quit_dialog(snap_compare, size):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_help_dialog(snap_compare, size):
-    """F1: the table of keys (F5 launch, F2/F3 import/export, ... Ctrl+Q quit)."""
+    """F1: every key from the one declaration (tui.bindings): F1 help, Ctrl+Q quit, Ctrl+P
+    palette, F5 launch, F2/F3 import/export, F4, F6, F7, F9, Ctrl+F, Ctrl+Y, Ctrl+X stop (asks),
+    Esc, F8 relaunch, W wrap, End; then Tab / Shift+Tab and Esc."""
 
     async def before(pilot):
         await ready(pilot)
