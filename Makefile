@@ -43,6 +43,7 @@ demo: $(VENV)/.stamp
 # The fast part runs in parallel (pytest-xdist); the real-vLLM part runs alone, one server at a time.
 test: $(VENV)/.stamp $(VVENV)/.stamp
 	$(VENV)/bin/python -m ruff check tui tests bench scripts
+	$(VENV)/bin/python -m mypy
 	VLLM_TUI_REQUIRE_VLLM=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider -n 2 -m "not e2e and not vllm"
 	VLLM_TUI_REQUIRE_VLLM=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "e2e or vllm"
 
@@ -55,6 +56,7 @@ test-e2e: $(VENV)/.stamp $(VVENV)/.stamp
 lint: $(VENV)/.stamp
 	$(VENV)/bin/python -m ruff check tui tests bench scripts
 	$(VENV)/bin/python -m ruff format --check tui tests bench scripts
+	$(VENV)/bin/python -m mypy
 
 screenshots: $(VENV)/.stamp
 	$(VENV)/bin/python scripts/screenshots.py screenshots

@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tui.adapters.settings import atomic_write, state_dir
@@ -36,7 +37,7 @@ def key(gpu: str, cfg: ServeConfig, version: str | None) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
-def _path():  # type: ignore[no-untyped-def]
+def _path() -> Path:
     return state_dir() / "calibration.json"
 
 

@@ -41,11 +41,11 @@ def choose_gpus(
         gpu = custom_gpu(memory_gib)
         return (gpu,) * (num_gpus or need), True, "--gpu-memory-gib"
     if name:
-        gpu = find_gpu(name)
-        if gpu is None:
+        found = find_gpu(name)
+        if found is None:
             names = ", ".join(g.name for g in GPU_CATALOG)
             raise UserError(f"unknown GPU {name!r}; known: {names} (or use --gpu-memory-gib)")
-        return (gpu,) * (num_gpus or need), True, "--gpu"
+        return (found,) * (num_gpus or need), True, "--gpu"
     from tui.adapters import gpus as gpu_adapter
     from tui.adapters.settings import load_settings
 
@@ -154,7 +154,10 @@ def main(_name: str, argv: Sequence[str]) -> int:
 def render(result: PlanResult, model_source: str, gpu_source: str) -> str:
     est = result.estimate
     assert est is not None
-    g = lambda b: f"{b / GiB:6.2f} GiB"  # noqa: E731
+
+    def g(b: float) -> str:
+        return f"{b / GiB:6.2f} GiB"
+
     head = (
         f"{est.model}  on {est.num_gpus} x {est.gpu} ({est.total_bytes / GiB:.1f} GiB, {gpu_source})\n"
         f"vLLM {est.vllm_version or 'newest known (none installed)'} rules ({est.engine}); model facts from {model_source}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from tui.cli.common import Parser, print_json
 from tui.core.errors import UserError
@@ -26,23 +27,24 @@ def main(_name: str, argv: Sequence[str]) -> int:
                 state = replay(bounded_lines(fh))
         except OSError as exc:
             raise UserError(f"cannot read {ns.file}: {exc.strerror or exc}") from None
-    data = state.as_json()
+    data: dict[str, Any] = dict(state.as_json())
     if ns.json:
         print_json(data)
         return 0
     print(f"vLLM {data['vllm_version'] or '?'}: {data['state']} after {state.lines:,} lines")
-    print("phases: " + " -> ".join(p["name"] for p in data["phases"]))  # type: ignore[index]
-    mem = {k: v for k, v in data["memory"].items() if v is not None}  # type: ignore[union-attr]
+    phases: list[dict[str, Any]] = data["phases"]
+    memory: dict[str, Any] = data["memory"]
+    print("phases: " + " -> ".join(p["name"] for p in phases))
+    mem = {k: v for k, v in memory.items() if v is not None}
     if mem:
         print("memory: " + ", ".join(f"{k}={v:g}" for k, v in mem.items()))
-    tp = data["throughput"]
+    tp: list[Any] = data["throughput"]
     if tp:
-        last = tp[-1]  # type: ignore[index]
-        print(f"throughput: {len(tp)} samples, last {last}")  # type: ignore[arg-type]
-    root = data["root_cause"]
+        print(f"throughput: {len(tp)} samples, last {tp[-1]}")
+    root: dict[str, Any] | None = data["root_cause"]
     if root:
-        print(f"error: {root['message']}")  # type: ignore[index]
-        if root.get("suggestion"):  # type: ignore[union-attr]
-            print(f"  try: {root['suggestion']}")  # type: ignore[index]
-        print(f"  why: {root['explanation']}")  # type: ignore[index]
+        print(f"error: {root['message']}")
+        if root.get("suggestion"):
+            print(f"  try: {root['suggestion']}")
+        print(f"  why: {root['explanation']}")
     return 0

@@ -92,7 +92,10 @@ class VramPanel(Widget):
                 ("No estimate: ", "bold $error"), "; ".join(reasons) or "waiting for a model"
             )
         width = max(10, self.size.width - 2)
-        gib = lambda b: f"{b / GiB:.1f}"  # noqa: E731
+
+        def gib(b: float) -> str:
+            return f"{b / GiB:.1f}"
+
         count = f"{est.num_gpus} x " if est.num_gpus > 1 else ""
         lines: list[Content | str | tuple[str, str]] = [
             Content.assemble(
