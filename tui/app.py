@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tui import dialogs, planning, remember, run_actions
+from tui import dialogs, planning, remember, run_actions, startup
 from tui.adapters.gpus import GpuSnapshot
 from tui.adapters.services import RunLike, Services
 from tui.bindings import apply_language, bindings
@@ -96,7 +96,7 @@ class VllmTuiApp(App[int]):
         self.attach_to = attach
         self.vllm_path = vllm
         self._plan_cache: tuple[Any, PlanResult] | None = None
-        self._last_gpu_probe = 0.0
+        self.last_gpu_probe = 0.0
         from tui.adapters.settings import load_settings
 
         settings = load_settings()
@@ -143,8 +143,7 @@ class VllmTuiApp(App[int]):
 
     @work(thread=True, exclusive=True, group="gpus", exit_on_error=False)
     def probe_gpus(self) -> None:
-        snap = self.services.probe()
-        self.post_message(GpusProbed(snap, tuple(self.services.cached_models())))
+        self.post_message(startup.probe(self.services))
 
     @on(GpusProbed)
     def _gpus_probed(self, event: GpusProbed) -> None:
@@ -154,24 +153,20 @@ class VllmTuiApp(App[int]):
 
     @work(thread=True, exclusive=True, group="vllm", exit_on_error=False)
     def find_vllm(self) -> None:
-        try:
-            install = self.services.find_vllm()
-        except UserError as exc:
-            self.post_message(VllmFound(None, exc.message))
-            return
-        self.post_message(VllmFound(install))
-        if install is not None and self.services.introspect is not None:
-            from tui.adapters.introspect import dump_options
-
-            options = dump_options(install)
-            names = frozenset(n for o in options for n in o["names"])
-            self.post_message(OptionsFound(names, tuple(options)))
+        for message in startup.find_vllm(self.services):
+            self.post_message(message)
 
     @on(VllmFound)
     def _vllm_found(self, event: VllmFound) -> None:
         if event.error:
             self.notify(event.error, severity="error")
         self.install = event.install
+        if self.vllm_path and event.install is not None and not self.services.demo:
+            self._remember_vllm(self.vllm_path)  # `--vllm PATH` holds for the next start
+
+    @work(thread=True, group="settings", exit_on_error=False)
+    def _remember_vllm(self, path: str) -> None:
+        remember.vllm_path(path)
 
     @on(OptionsFound)
     def _options_found(self, event: OptionsFound) -> None:
@@ -180,10 +175,7 @@ class VllmTuiApp(App[int]):
 
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)
     def _resolve(self, ref: str) -> None:
-        try:
-            self.post_message(ModelResolved(ref, self.services.resolve_model(ref), None))
-        except UserError as exc:
-            self.post_message(ModelResolved(ref, None, exc.message))
+        self.post_message(startup.resolve(self.services, ref))
 
     def load_model(self, ref: str) -> None:
         if ref != self.config.model:
@@ -207,16 +199,8 @@ class VllmTuiApp(App[int]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that raised: say so, keep running (harlequin's pattern)."""
-        if event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
-        what = event.worker.name or event.worker.group
-        self.notify(
-            self.t(f"{what} failed: {error}", f"{what} が失敗しました: {error}"),
-            title=self.t("Error", "エラー"),
-            severity="error",
-            timeout=15,
-        )
+        if event.state == WorkerState.ERROR:
+            run_actions.worker_failed(self, event.worker)
 
     # -- the plan (pure, memoised) ------------------------------------------------------
 
@@ -309,12 +293,8 @@ class VllmTuiApp(App[int]):
 
     @on(RunStarting)
     def _run_starting(self, event: RunStarting) -> None:
-        if event.gen != self.session.gen:
-            return
-        self.workers.cancel_group(self, "follow")
-        self.run_state = self.session.state
-        if self._on_monitor():  # a relaunch: the monitor shows the new run at once
-            self._show_monitor(fresh=True)
+        if event.gen == self.session.gen:
+            run_actions.starting(self)
 
     @on(RunStarted)
     def _run_started(self, event: RunStarted) -> None:
@@ -322,40 +302,20 @@ class VllmTuiApp(App[int]):
             return
         if event.attached:
             run_actions.adopt_attached(self, event.run)
-        self._show_monitor(fresh=self._on_monitor())
+        self.show_monitor(fresh=self._on_monitor())
         self._follow(event.gen)
 
     @work(thread=True, exclusive=True, group="vllm", exit_on_error=False)
     def adopt_vllm(self, python: str) -> None:
         """The attached run's vLLM becomes this app's (and is remembered in settings)."""
-        from tui.adapters.vllm_env import resolve_vllm
-
-        install = resolve_vllm(python)
-        if install is not None:
-            self.post_message(VllmFound(install))
-            remember.vllm_path(python)
+        found = startup.adopt_vllm(python)
+        if found is not None:
+            self.post_message(found)
 
     @on(RunUpdated)
     def _run_updated(self, event: RunUpdated) -> None:
-        if event.gen != self.session.gen:
-            return
-        self.run_state = self.session.state
-        from tui.screens.monitor import MonitorScreen
-
-        screen = self.screen
-        if isinstance(screen, MonitorScreen) and screen.is_mounted:
-            screen.apply_update(event.update, event.total_lines, event.total_samples)
-        now = self.services.clock()
-        if (
-            now - self._last_gpu_probe > 2
-            and self.snapshot is not None
-            and self.snapshot.gpus
-            and not self.services.demo
-        ):
-            self._last_gpu_probe = now
-            self._gpu_live()
-        if not event.update.alive:
-            self.refresh_bindings()
+        if event.gen == self.session.gen:
+            run_actions.updated(self, event)
 
     @on(RunNotice)
     def _run_notice(self, event: RunNotice) -> None:
@@ -367,10 +327,10 @@ class VllmTuiApp(App[int]):
             run_actions.refused(self, event)
 
     @work(thread=True, exclusive=True, group="gpu-live", exit_on_error=False)
-    def _gpu_live(self) -> None:
+    def gpu_live(self) -> None:
         self.post_message(GpuMemory(run_actions.gpu_memory(self, self.services.probe())))
 
-    def _show_monitor(self, fresh: bool = False) -> None:
+    def show_monitor(self, fresh: bool = False) -> None:
         from tui.screens.monitor import MonitorScreen
 
         if self._on_monitor():
@@ -378,9 +338,6 @@ class VllmTuiApp(App[int]):
                 self.switch_screen(MonitorScreen())
         else:
             self.push_screen(MonitorScreen())
-
-    def show_monitor(self) -> None:
-        self._show_monitor()
 
     def action_stop_server(self) -> None:
         run_actions.confirm_stop(self)

@@ -10,7 +10,7 @@ from tui.core.catalog import BY_DEST, t
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
 from tui.core.plan import BLOCKING, INPUT_ERRORS
-from tui.messages import RunLaunchRefused
+from tui.messages import RunLaunchRefused, RunUpdated
 
 if TYPE_CHECKING:
     from tui.app import VllmTuiApp
@@ -173,3 +173,39 @@ def gpu_memory(app: VllmTuiApp, snap: Any) -> str:
             for g in snap.chosen(app.chosen or None)
         ]
     )
+
+
+def worker_failed(app: VllmTuiApp, worker: Any) -> None:
+    """A worker raised: a visible error; the app goes on."""
+    what = worker.name or worker.group
+    app.notify(
+        app.t(f"{what} failed: {worker.error}", f"{what} が失敗しました: {worker.error}"),
+        title=app.t("Error", "エラー"),
+        severity="error",
+        timeout=15,
+    )
+
+
+def starting(app: VllmTuiApp) -> None:
+    """A new generation began: the old follower goes; a shown monitor switches at once."""
+    app.workers.cancel_group(app, "follow")
+    app.run_state = app.session.state
+    if on_monitor(app):  # a relaunch: the monitor shows the new run at once
+        app.show_monitor(fresh=True)
+
+
+def updated(app: VllmTuiApp, event: RunUpdated) -> None:
+    """The run moved on: the state (for bindings), the monitor, live GPU memory."""
+    from tui.screens.monitor import MonitorScreen
+
+    app.run_state = app.session.state
+    screen = app.screen
+    if isinstance(screen, MonitorScreen) and screen.is_mounted:
+        screen.apply_update(event.update, event.total_lines, event.total_samples)
+    now = app.services.clock()
+    snap = app.snapshot
+    if now - app.last_gpu_probe > 2 and snap is not None and snap.gpus and not app.services.demo:
+        app.last_gpu_probe = now
+        app.gpu_live()
+    if not event.update.alive:
+        app.refresh_bindings()
