@@ -164,7 +164,7 @@ class VllmTuiApp(App[int]):
         if self.vllm_path and event.install is not None and not self.services.demo:
             self._remember_vllm(self.vllm_path)  # `--vllm PATH` holds for the next start
 
-    @work(thread=True, group="settings", exit_on_error=False)
+    @work(thread=True, group="settings-vllm", exit_on_error=False)
     def _remember_vllm(self, path: str) -> None:
         remember.vllm_path(path)
 

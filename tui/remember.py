@@ -3,20 +3,25 @@ attached run used, the planned GPU. Best effort: a settings file we cannot write
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
+
+_LOCK = threading.Lock()
+"""One read-modify-write at a time (workers of this process may remember concurrently)."""
 
 
 def _update(change: Callable[[Any], bool]) -> None:
     from tui.adapters.settings import load_settings, save_settings
 
-    settings = load_settings()
-    if settings.warning or not change(settings):
-        return  # a damaged file is not overwritten; nothing changed
-    try:
-        save_settings(settings)
-    except OSError:
-        pass
+    with _LOCK:
+        settings = load_settings()
+        if settings.warning or not change(settings):
+            return  # a damaged file is not overwritten; nothing changed
+        try:
+            save_settings(settings)
+        except OSError:
+            pass
 
 
 def last_model(ref: str) -> None:

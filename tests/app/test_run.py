@@ -345,3 +345,32 @@ async def test_export_command_ends_with_a_newline(tmp_path):
         await pilot.click("#write")
         await pilot.pause()
     assert target.read_text().endswith("\n")
+
+
+async def test_vllm_given_with_dash_dash_vllm_is_remembered_for_the_next_start():
+    from tui.adapters.settings import load_settings
+
+    svc = services()
+    svc.demo = False  # remembering is skipped in the demo only
+    app = make_app(services=svc, model="Qwen/Qwen3-8B", vllm="/opt/vllm/bin/python")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+    assert load_settings().vllm_path == "/opt/vllm/bin/python"
+
+
+def test_attached_runs_flags_come_from_run_json():
+    from tui.run_actions import config_of_run
+
+    cfg = config_of_run(
+        {
+            "model": "Qwen/Qwen3-8B",
+            "config": {"max_model_len": 8192, "api_key": "****", "nonsense": 1},
+            "cuda_visible_devices": "1",
+        }
+    )
+    assert cfg is not None
+    assert cfg.get("max_model_len") == 8192 and cfg.get("api_key") is None
+    assert cfg.cuda_visible_devices == "1"
+    assert config_of_run({"model": "x"}) is None
