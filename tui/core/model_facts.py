@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tui.core.errors import UserError
+from tui.core.quant_config import Quant as Quant
+from tui.core.quant_config import parse_quant as parse_quant
 from tui.core.schema import SchemaError, check_model_config, check_safetensors_header
 
 DTYPE_BYTES = {
@@ -41,18 +43,6 @@ KNOWN_ARCH_PREFIXES = (
     "Llama", "Mistral", "Mixtral", "Qwen2", "Qwen3", "Gemma", "Phi3", "Deepseek", "GptOss",
     "Mllama", "Llava", "Granite", "Olmo", "OLMo", "InternLM2", "Yi", "Cohere", "Exaone",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Quant:
-    """A checkpoint's quantization as far as memory is concerned."""
-
-    method: str
-    """awq, gptq, fp8, compressed-tensors, mxfp4, bitsandbytes, gguf, ..."""
-    weight_bits: float = 16
-    group_size: int = 128
-    kv_scheme: str | None = None
-    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,6 +181,28 @@ def _int(cfg: Mapping[str, Any], *keys: str, default: int | None = None) -> int:
 
 
 def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFacts:
+    """ModelFacts in stages, in this order (it decides which error a broken config gets):
+    the dense shape, MoE, MLA, positions (layer kinds, RoPE) and the architecture's traits."""
+    dense = _dense_shape(cfg, arch)
+    moe = _moe_shape(cfg, dense["intermediate_size"])
+    mla = _mla_shape(cfg)
+    positions = _positions(cfg, arch, dense["num_layers"], dense["head_dim"], mla)
+    traits = _arch_traits(cfg, arch)
+    return ModelFacts(
+        name=name or str(cfg.get("_name_or_path", "")),
+        architecture=arch or "unknown",
+        **dense,
+        **moe,
+        **mla,
+        **positions,
+        **traits,
+        source=source,
+        best_effort=not arch.startswith(KNOWN_ARCH_PREFIXES),
+    )
+
+
+def _dense_shape(cfg: Mapping[str, Any], arch: str) -> dict[str, Any]:
+    """Layers, widths, heads (GQA/MQA), vocabulary, positions, dtype and tied embeddings."""
     hidden = _int(cfg, "hidden_size", "n_embd", "d_model")
     layers = _int(cfg, "num_hidden_layers", "n_layer", "num_layers")
     heads = _int(cfg, "num_attention_heads", "n_head")
@@ -212,7 +224,22 @@ def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFa
     )
     dtype = str(_first(cfg, "torch_dtype", "dtype", default="bfloat16")).replace("torch.", "")
     tie = bool(cfg.get("tie_word_embeddings", arch.startswith(("Gemma", "gemma"))))
+    return {
+        "num_layers": layers,
+        "hidden_size": hidden,
+        "num_heads": heads,
+        "num_kv_heads": kv_heads,
+        "head_dim": head_dim,
+        "intermediate_size": inter,
+        "vocab_size": vocab,
+        "max_position_embeddings": max_pos,
+        "torch_dtype": dtype if dtype in DTYPE_BYTES else "bfloat16",
+        "tie_word_embeddings": tie,
+    }
 
+
+def _moe_shape(cfg: Mapping[str, Any], inter: int) -> dict[str, Any]:
+    """Experts, experts per token, expert and shared-expert widths, dense first layers."""
     num_experts = _int(
         cfg,
         "num_experts",
@@ -236,13 +263,31 @@ def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFa
     freq = _int(cfg, "moe_layer_freq", "decoder_sparse_step", default=1) or 1
     if isinstance(mlp_only, list) and mlp_only:
         first_dense = max(first_dense, len(mlp_only))
+    return {
+        "num_experts": num_experts,
+        "num_experts_per_tok": topk,
+        "moe_intermediate_size": moe_inter,
+        "shared_expert_intermediate_size": shared,
+        "first_dense_layers": first_dense,
+        "moe_layer_freq": freq,
+    }
 
-    kv_lora = _int(cfg, "kv_lora_rank", default=0)
-    rope_head = _int(cfg, "qk_rope_head_dim", default=0)
-    nope_head = _int(cfg, "qk_nope_head_dim", default=0)
-    v_head = _int(cfg, "v_head_dim", default=0)
-    q_lora = _int(cfg, "q_lora_rank", default=0)
 
+def _mla_shape(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Multi-head latent attention (DeepSeek): the LoRA ranks and the split head dims."""
+    return {
+        "kv_lora_rank": _int(cfg, "kv_lora_rank", default=0),
+        "qk_rope_head_dim": _int(cfg, "qk_rope_head_dim", default=0),
+        "qk_nope_head_dim": _int(cfg, "qk_nope_head_dim", default=0),
+        "v_head_dim": _int(cfg, "v_head_dim", default=0),
+        "q_lora_rank": _int(cfg, "q_lora_rank", default=0),
+    }
+
+
+def _positions(
+    cfg: Mapping[str, Any], arch: str, layers: int, head_dim: int, mla: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Per-layer attention kinds and window, RoPE scaling, rotary width, cross-attention."""
     layer_types, window = _layer_types(cfg, arch, layers)
     rope = cfg.get("rope_scaling") or cfg.get("rope_parameters") or {}
     rope = rope if isinstance(rope, dict) else {}
@@ -250,54 +295,28 @@ def _facts(cfg: Mapping[str, Any], arch: str, name: str, source: str) -> ModelFa
     factor = rope.get("factor", 1.0)
     partial = cfg.get("partial_rotary_factor")
     rotary = int(head_dim * partial) if isinstance(partial, int | float) and partial else None
-    if kv_lora:
-        rotary = rope_head
+    if mla["kv_lora_rank"]:
+        rotary = mla["qk_rope_head_dim"]
     cross = tuple(int(x) for x in cfg.get("cross_attention_layers") or () if isinstance(x, int))
+    return {
+        "layer_types": layer_types,
+        "sliding_window": window,
+        "rope_type": str(rope_type) if rope_type else None,
+        "rope_factor": float(factor) if isinstance(factor, int | float) else 1.0,
+        "original_max_position_embeddings": rope.get("original_max_position_embeddings"),
+        "rotary_dim": rotary,
+        "cross_attention_layers": cross,
+    }
 
-    norms = 4 if arch.startswith(("Gemma2", "Gemma3")) else 2
-    qk_norm = arch.startswith(("Qwen3", "Gemma3", "OLMo2", "Olmo2"))
-    bias = bool(cfg.get("attention_bias", arch.startswith("Qwen2")))
-    quant = parse_quant(cfg.get("quantization_config"))
-    known = arch.startswith(KNOWN_ARCH_PREFIXES)
 
-    return ModelFacts(
-        name=name or str(cfg.get("_name_or_path", "")),
-        architecture=arch or "unknown",
-        num_layers=layers,
-        hidden_size=hidden,
-        num_heads=heads,
-        num_kv_heads=kv_heads,
-        head_dim=head_dim,
-        intermediate_size=inter,
-        vocab_size=vocab,
-        max_position_embeddings=max_pos,
-        torch_dtype=dtype if dtype in DTYPE_BYTES else "bfloat16",
-        tie_word_embeddings=tie,
-        num_experts=num_experts,
-        num_experts_per_tok=topk,
-        moe_intermediate_size=moe_inter,
-        shared_expert_intermediate_size=shared,
-        first_dense_layers=first_dense,
-        moe_layer_freq=freq,
-        kv_lora_rank=kv_lora,
-        q_lora_rank=q_lora,
-        qk_rope_head_dim=rope_head,
-        qk_nope_head_dim=nope_head,
-        v_head_dim=v_head,
-        layer_types=layer_types,
-        sliding_window=window,
-        attention_bias=bias,
-        qk_norm=qk_norm,
-        norms_per_layer=norms,
-        rope_type=str(rope_type) if rope_type else None,
-        rope_factor=float(factor) if isinstance(factor, int | float) else 1.0,
-        original_max_position_embeddings=rope.get("original_max_position_embeddings"),
-        rotary_dim=rotary,
-        cross_attention_layers=cross,
-        quant=quant,
-        source=source,
-        best_effort=not known,
-    )
+def _arch_traits(cfg: Mapping[str, Any], arch: str) -> dict[str, Any]:
+    """Norms per layer, QK norm and attention bias by family; the checkpoint's quantization."""
+    return {
+        "norms_per_layer": 4 if arch.startswith(("Gemma2", "Gemma3")) else 2,
+        "qk_norm": arch.startswith(("Qwen3", "Gemma3", "OLMo2", "Olmo2")),
+        "attention_bias": bool(cfg.get("attention_bias", arch.startswith("Qwen2"))),
+        "quant": parse_quant(cfg.get("quantization_config")),
+    }
 
 
 def _layer_types(
@@ -331,47 +350,6 @@ def _layer_types(
         # Every layer slides (Mistral v0.1 style): vLLM gives each layer a window-sized cache.
         return tuple("sliding" for _ in range(layers)), window
     return None, None
-
-
-def parse_quant(qc: Any) -> Quant | None:
-    """Memory-relevant summary of a checkpoint's quantization_config."""
-    if not isinstance(qc, dict):
-        return None
-    method = str(qc.get("quant_method") or qc.get("quant_type") or "").lower()
-    if not method:
-        return None
-    bits = qc.get("bits") or qc.get("w_bit") or qc.get("weight_bits")
-    group = qc.get("group_size") or qc.get("q_group_size") or 128
-    if method in ("awq", "gptq", "awq_marlin", "gptq_marlin"):
-        return Quant(
-            method, float(bits or 4), int(group) if isinstance(group, int) and group > 0 else 128
-        )
-    if method == "fp8":
-        return Quant("fp8", 8.0, notes=str(qc.get("weight_block_size") or "per-tensor"))
-    if method == "mxfp4":
-        return Quant("mxfp4", 4.25, notes="experts only")
-    if method == "bitsandbytes":
-        four = qc.get("load_in_4bit", True)
-        return Quant("bitsandbytes", 4.0 if four else 8.0, 64)
-    if method == "compressed-tensors":
-        groups = qc.get("config_groups") or {}
-        wbits = 8.0
-        for group_cfg in groups.values() if isinstance(groups, dict) else ():
-            w = (group_cfg or {}).get("weights") or {}
-            if isinstance(w, dict) and w.get("num_bits"):
-                wbits = float(w["num_bits"])
-                if w.get("type") == "float" and wbits == 4:
-                    wbits = 4.5  # nvfp4: fp4 + fp8 scale per 16
-        kv = qc.get("kv_cache_scheme")
-        return Quant(
-            "compressed-tensors",
-            wbits,
-            kv_scheme=str(kv.get("type")) if isinstance(kv, dict) else None,
-        )
-    if method in ("modelopt", "modelopt_fp4"):
-        algo = str(qc.get("quant_algo") or "").lower()
-        return Quant(method, 4.5 if "fp4" in algo else 8.0)
-    return Quant(method, float(bits) if isinstance(bits, int | float) else 16.0)
 
 
 def safetensors_summary(
