@@ -15,22 +15,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from textual import on, work
-from textual.app import App, SystemCommand
-from textual.reactive import reactive
+from textual.app import SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tui import dialogs, planning, remember, run_actions, startup
 from tui.adapters.gpus import GpuSnapshot
 from tui.adapters.services import RunLike, Services
-from tui.bindings import apply_language, bindings
-from tui.core.catalog import BY_DEST, Text, t
+from tui.app_state import DEFAULT_MODEL, AppState
+from tui.bindings import apply_language
+from tui.core.catalog import BY_DEST, t
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
 from tui.core.gpu_catalog import GpuSpec
-from tui.core.model_facts import ModelFacts
 from tui.core.plan import PlanResult
-from tui.core.runstate import RunState
 from tui.messages import (
     GpuMemory,
     GpusProbed,
@@ -46,35 +44,9 @@ from tui.messages import (
 )
 from tui.session import RunSession
 
-DEFAULT_MODEL = "Qwen/Qwen3-8B"
 
-
-class VllmTuiApp(App[int]):
-    TITLE = "vllm-tui"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
-    BINDINGS = bindings("app")
-
-    config: reactive[ServeConfig] = reactive(lambda: ServeConfig(DEFAULT_MODEL), repaint=False)
-    """What `vllm serve` will run."""
-    facts: reactive[ModelFacts | None] = reactive(None)
-    model_error: reactive[str | None] = reactive(None)
-    model_loading: reactive[bool] = reactive(False)
-    snapshot: reactive[GpuSnapshot | None] = reactive(None)
-    """Detected GPUs (None until the first probe)."""
-    chosen: reactive[tuple[str, ...]] = reactive(())
-    """GPU keys vLLM gets (empty = all visible)."""
-    planning_gpu: reactive[str] = reactive("H100 80GB")
-    planning_count: reactive[int] = reactive(0)
-    """GPUs in the planned box (0 = as many as TP x PP x DP needs)."""
-    lang: reactive[str] = reactive("en")
-    install: reactive[Any] = reactive(None, bindings=True)
-    """The vLLM to launch (None = planning only)."""
-    known_options: reactive[frozenset[str] | None] = reactive(None)
-    extra_options: reactive[tuple[dict[str, Any], ...]] = reactive(())
-    run_state: reactive[RunState] = reactive(RunState, bindings=True)
-    """The state of the session's run (mirrors `session.state`, for bindings and watchers)."""
-    cached_models: reactive[tuple[str, ...]] = reactive(())
+class VllmTuiApp(AppState):
+    """The app: start-up facts, the config, the run session, dialogs (see module doc)."""
 
     def __init__(
         self,
@@ -91,8 +63,8 @@ class VllmTuiApp(App[int]):
         self.watch_urls, self._watch_key = watch, watch_key  # `--watch URL` (H6 hook)
         self.services = services
         self.session = RunSession(services, self.post_message)
-        self.set_reactive(VllmTuiApp.lang, lang)
-        self.set_reactive(VllmTuiApp.config, ServeConfig(model or DEFAULT_MODEL))
+        self.set_reactive(AppState.lang, lang)
+        self.set_reactive(AppState.config, ServeConfig(model or DEFAULT_MODEL))
         self.attach_to = attach
         self.vllm_path = vllm
         self._plan_cache: tuple[Any, PlanResult] | None = None
@@ -100,8 +72,8 @@ class VllmTuiApp(App[int]):
         from tui.adapters.settings import load_settings
 
         settings = load_settings()
-        self.set_reactive(VllmTuiApp.planning_gpu, settings.planning_gpu)
-        self.set_reactive(VllmTuiApp.planning_count, int(settings.planning_gpu_count or 0))
+        self.set_reactive(AppState.planning_gpu, settings.planning_gpu)
+        self.set_reactive(AppState.planning_count, int(settings.planning_gpu_count or 0))
         self.settings_warning = settings.warning
 
     # -- the run, as the screens see it -------------------------------------------------
@@ -109,15 +81,6 @@ class VllmTuiApp(App[int]):
     @property
     def active_run(self) -> RunLike | None:
         return self.session.run
-
-    def t(self, en: str, ja: str) -> str:
-        """A string in the current language."""
-        return ja if self.lang == "ja" else en
-
-    def say(self, text: Text | str, severity: str = "information", timeout: float = 5) -> None:
-        """Notify in the current language."""
-        message = text.get(self.lang) if isinstance(text, Text) else text
-        self.notify(message, severity=severity, timeout=timeout)  # type: ignore[arg-type]
 
     # -- start-up -----------------------------------------------------------------------
 

@@ -1,0 +1,57 @@
+"""The app's state, declared in one place: what the screens render (typed reactives with
+what each one means) and the two language helpers. `VllmTuiApp` (tui.app) adds behaviour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+from textual.reactive import reactive
+
+from tui.adapters.gpus import GpuSnapshot
+from tui.bindings import bindings
+from tui.core.catalog import Text
+from tui.core.config import ServeConfig
+from tui.core.model_facts import ModelFacts
+from tui.core.runstate import RunState
+
+DEFAULT_MODEL = "Qwen/Qwen3-8B"
+
+
+class AppState(App[int]):
+    """Reactive state only (no behaviour)."""
+
+    TITLE = "vllm-tui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    BINDINGS = bindings("app")
+
+    config: reactive[ServeConfig] = reactive(lambda: ServeConfig(DEFAULT_MODEL), repaint=False)
+    """What `vllm serve` will run."""
+    facts: reactive[ModelFacts | None] = reactive(None)
+    model_error: reactive[str | None] = reactive(None)
+    model_loading: reactive[bool] = reactive(False)
+    snapshot: reactive[GpuSnapshot | None] = reactive(None)
+    """Detected GPUs (None until the first probe)."""
+    chosen: reactive[tuple[str, ...]] = reactive(())
+    """GPU keys vLLM gets (empty = all visible)."""
+    planning_gpu: reactive[str] = reactive("H100 80GB")
+    planning_count: reactive[int] = reactive(0)
+    """GPUs in the planned box (0 = as many as TP x PP x DP needs)."""
+    lang: reactive[str] = reactive("en")
+    install: reactive[Any] = reactive(None, bindings=True)
+    """The vLLM to launch (None = planning only)."""
+    known_options: reactive[frozenset[str] | None] = reactive(None)
+    extra_options: reactive[tuple[dict[str, Any], ...]] = reactive(())
+    run_state: reactive[RunState] = reactive(RunState, bindings=True)
+    """The state of the session's run (mirrors `session.state`, for bindings and watchers)."""
+    cached_models: reactive[tuple[str, ...]] = reactive(())
+
+    def t(self, en: str, ja: str) -> str:
+        """A string in the current language."""
+        return ja if self.lang == "ja" else en
+
+    def say(self, text: Text | str, severity: str = "information", timeout: float = 5) -> None:
+        """Notify in the current language."""
+        message = text.get(self.lang) if isinstance(text, Text) else text
+        self.notify(message, severity=severity, timeout=timeout)  # type: ignore[arg-type]
