@@ -4,19 +4,33 @@ Tolerant across versions: V0 lines without a process prefix, V1 lines with
 `(APIServer pid=..)`, `(EngineCore_DP0 pid=..)`, `(Worker_TP0 pid=..)`, uvicorn lines, and
 bare tracebacks. ANSI escapes are stripped, `\\r` progress bars collapse to their last state,
 and very long lines are cut before any regex sees them.
+
+The events are declared in logparse_events, the memory report is read in logparse_memory and
+the stats line in logparse_stats; this module re-exports their public names.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TextIO
 
 from tui.core.diagnose import NEEDLES as DIAGNOSIS_NEEDLES
-from tui.core.diagnose import Diagnosis, diagnose
+from tui.core.diagnose import diagnose
+from tui.core.logparse_events import PHASES as PHASES
+from tui.core.logparse_events import ErrorSeen as ErrorSeen
+from tui.core.logparse_events import Event as Event
+from tui.core.logparse_events import Listening as Listening
+from tui.core.logparse_events import MemoryReport as MemoryReport
+from tui.core.logparse_events import Phase as Phase
+from tui.core.logparse_events import Throughput as Throughput
+from tui.core.logparse_events import VersionSeen as VersionSeen
+from tui.core.logparse_memory import _MEM_HINTS
+from tui.core.logparse_memory import parse_memory as parse_memory
+from tui.core.logparse_stats import _from_parts as _from_parts
+from tui.core.logparse_stats import parse_throughput as parse_throughput
 
 MAX_LINE = 8192
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -27,7 +41,6 @@ _PREFIX = re.compile(
     r"\[?(?P<src>[\w./-]+\.py:\d+)\]\s?(?P<msg>.*)$"
 )
 _PROC_ONLY = re.compile(r"^\((?P<proc>[A-Za-z][\w.-]*)(?: pid=(?P<pid>\d+))?\)\s+(?P<msg>.*)$")
-_NUM = r"([\d,]+(?:\.\d+)?)"
 
 
 def clean_line(raw: str) -> str:
@@ -107,75 +120,6 @@ def split_line(text: str) -> LogLine:
         level, _, msg = text.partition(":")
         return LogLine(text, level, "uvicorn", None, None, None, msg.strip())
     return LogLine(text, None, None, None, None, None, text)
-
-
-# -- events -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Event:
-    line_no: int
-
-
-@dataclass(frozen=True)
-class VersionSeen(Event):
-    version: str
-
-
-@dataclass(frozen=True)
-class Phase(Event):
-    name: str
-    progress: float | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class MemoryReport(Event):
-    """Whatever memory numbers one line held (GiB unless named otherwise)."""
-
-    values: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Throughput(Event):
-    """One stats line. A field the line did not hold stays None."""
-
-    prompt_tps: float | None = None
-    gen_tps: float | None = None
-    running: int | None = None
-    waiting: int | None = None
-    swapped: int | None = None
-    kv_cache_usage_pct: float | None = None
-    prefix_cache_hit_pct: float | None = None
-    kv_device: str | None = None
-    engine: str | None = None
-
-
-@dataclass(frozen=True)
-class ErrorSeen(Event):
-    diagnosis: Diagnosis
-    text: str
-
-
-@dataclass(frozen=True)
-class Listening(Event):
-    url: str
-
-
-PHASES = (
-    "starting",
-    "config",
-    "downloading",
-    "loading",
-    "loaded",
-    "profiling",
-    "kv_cache",
-    "compiling",
-    "cuda_graphs",
-    "engine_ready",
-    "api_ready",
-    "shutdown",
-)
 
 
 class LogParser:
@@ -337,84 +281,6 @@ def _phase(msg: str, n: int) -> Phase | None:
     return None
 
 
-def _f(text: str) -> float:
-    return float(text.replace(",", ""))
-
-
-_MEM_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
-    (re.compile(p), keys)
-    for p, keys in (
-        (
-            r"(?:Model loading|Loading model weights) took " + _NUM + r" ?(?:GiB|GB)",
-            ("weights_gib",),
-        ),
-        (r"Available KV cache memory: " + _NUM + " GiB", ("kv_cache_gib",)),
-        (r"KV cache size: " + _NUM + " tokens", ("kv_cache_tokens",)),
-        (
-            r"Maximum concurrency for " + _NUM + r" tokens per request: " + _NUM + "x",
-            ("concurrency_len", "max_concurrency"),
-        ),
-        (r"# (?:GPU|gpu|cuda|CUDA) blocks: " + _NUM, ("gpu_blocks",)),
-        (r"Graph capturing finished in [\d.]+ secs?, took " + _NUM + " GiB", ("cuda_graph_gib",)),
-        (r"Estimated CUDA graph memory: " + _NUM + " GiB", ("cuda_graph_estimate_gib",)),
-        (r"model weights take " + _NUM + r" ?GiB", ("weights_gib",)),
-        (r"non_torch_memory (?:takes )?" + _NUM + r" ?GiB", ("non_torch_gib",)),
-        (r"(?:PyTorch )?activation peak memory (?:takes )?" + _NUM + r" ?GiB", ("activation_gib",)),
-        (r"reserved for KV Cache is " + _NUM + r" ?GiB", ("kv_cache_gib",)),
-        (r"available_kv_cache_memory\s+" + _NUM + r" ?GiB", ("kv_cache_gib",)),
-        (r"total_gpu_memory[ =(]+" + _NUM + r" ?GiB", ("total_gib",)),
-        (r"kv_cache_size=" + _NUM + "GiB", ("kv_cache_gib",)),
-        (r"non_torch_memory=" + _NUM + "GiB", ("non_torch_gib",)),
-        (r"peak_torch_memory=" + _NUM + "GiB", ("peak_torch_gib",)),
-        (
-            r"Actual usage is "
-            + _NUM
-            + r" GiB for weight, "
-            + _NUM
-            + r" GiB for peak activation, "
-            + _NUM
-            + r" GiB for non-torch memory(?:, and "
-            + _NUM
-            + r" GiB for CUDAGraph memory)?",
-            ("weights_gib", "activation_gib", "non_torch_gib", "cuda_graph_gib"),
-        ),
-        (
-            r"Desired GPU memory utilization is \(" + _NUM + ", " + _NUM + " GiB\\)",
-            ("utilization", "budget_gib"),
-        ),
-        (r"Free memory on device \(" + _NUM + "/" + _NUM + " GiB\\)", ("free_gib", "total_gib")),
-        (r"torch peak memory increase: " + _NUM + "GiB", ("activation_gib",)),
-        (r"non-torch forward increase memory: " + _NUM + "GiB", ("non_torch_gib",)),
-        (
-            r"(?:Auto|Explicitly) set \(" + _NUM + "/" + _NUM + r"\) GiB for KV cache",
-            ("kv_cache_gib", "total_gib"),
-        ),
-        (r"(" + _NUM[1:-1] + r") GiB memory was consumed by non-kv usages", ("non_kv_gib",)),
-        (r"with " + _NUM + r" GiB requested memory", ("budget_gib",)),
-    )  # fmt: skip
-)
-_MEM_HINTS = ("took", "KV cache", "blocks", "memory", "GiB", "concurrency")
-
-
-def parse_memory(msg: str) -> dict[str, float]:
-    """Memory numbers in one message (empty when none)."""
-    if not any(h in msg for h in _MEM_HINTS):
-        return {}
-    out: dict[str, float] = {}
-    for pat, keys in _MEM_PATTERNS:
-        m = pat.search(msg)
-        if not m:
-            continue
-        for key, value in zip(keys, m.groups(), strict=False):
-            if value is not None and key not in out:
-                number = _f(value)
-                if math.isfinite(number) and number < 1e15:  # a hostile line cannot inject inf
-                    out[key] = number
-    if "peak_torch_gib" in out and "weights_gib" not in out:
-        out.pop("peak_torch_gib")
-    return out
-
-
 # -- the prefilter --------------------------------------------------------------------------
 
 _NOTHING: tuple[Sequence[Event], None] = ((), None)
@@ -460,122 +326,3 @@ def may_matter(text: str) -> bool:
         if anchor in text:
             return True
     return False
-
-
-_TP_NUMBER = re.compile(r"[\d,]+(?:\.\d+)?")
-_TP_QUEUES = {
-    "Running": "running",
-    "Waiting": "waiting",
-    "Pending": "waiting",
-    "Swapped": "swapped",
-}
-_KV_DEVICES = frozenset(("GPU", "CPU", "XPU", "TPU", "HPU", "NPU"))
-_ENGINE = re.compile(r"Engine (\d+):")
-
-
-def parse_throughput(msg: str, line_no: int = 0) -> Throughput:
-    """Field-by-field: a field missing from the line stays None (never invented).
-
-    The stats line is `name: value unit` parts joined by ", "; each part is read with string
-    operations (this runs for every stats line of a long log). The first occurrence of a field
-    wins: V0 printed both GPU and CPU (swap) usage, and the accelerator's own cache comes first.
-    """
-    values: dict[str, object] = {}
-    m = _TP_LAYOUT.search(msg)
-    if m:
-        _from_layout(m, values)
-    else:
-        _from_parts(msg, values)
-    if "Engine " in msg:
-        m = _ENGINE.search(msg)
-        if m:
-            values["engine"] = m.group(1)
-    return Throughput(line_no, **values)  # type: ignore[arg-type]
-
-
-#: The layouts vLLM has printed (V0 and V1) in one pattern that starts with a literal, so the
-#: regex engine finds its start fast; any other layout goes through `_from_parts`.
-_TP_LAYOUT = re.compile(
-    r"Avg prompt throughput: ([\d,]+(?:\.\d+)?) tokens/s, "
-    r"Avg generation throughput: ([\d,]+(?:\.\d+)?) tokens/s, "
-    r"Running: (\d+) reqs?, (?:Swapped: (\d+) reqs?, )?(?:Waiting|Pending): (\d+) reqs?"
-    r"(?:, (GPU|CPU|XPU|TPU|HPU|NPU) KV cache usage: ([\d,]+(?:\.\d+)?)%)?"
-    r"(?:, (?:CPU|GPU) KV cache usage: [\d,]+(?:\.\d+)?%)?"
-    r"(?:, Prefix cache hit rate: (?:GPU: )?([\d,]+(?:\.\d+)?)%)?\.?$"
-)
-
-
-def _from_layout(m: re.Match[str], values: dict[str, object]) -> None:
-    prompt, gen, running, swapped, waiting, device, usage, hit = m.groups()
-    # Straight-line on purpose: this runs once per stats line of a long log.
-    number = _bounded(prompt)
-    if number is not None:
-        values["prompt_tps"] = number
-    number = _bounded(gen)
-    if number is not None:
-        values["gen_tps"] = number
-    if len(running) < 16:
-        values["running"] = int(running)
-    if swapped is not None and len(swapped) < 16:
-        values["swapped"] = int(swapped)
-    if len(waiting) < 16:
-        values["waiting"] = int(waiting)
-    if usage is not None:
-        number = _bounded(usage)
-        if number is not None:
-            values["kv_cache_usage_pct"] = number
-            values["kv_device"] = device
-    if hit is not None:
-        number = _bounded(hit)
-        if number is not None:
-            values["prefix_cache_hit_pct"] = number
-
-
-def _bounded(text: str) -> float | None:
-    r"""A `[\d,]+(\.\d+)?` number below 1e15 (a hostile line cannot inject a huge one)."""
-    if len(text) > 24:
-        return None
-    number = float(text.replace(",", "") if "," in text else text)
-    return number if number < 1e15 else None
-
-
-def _from_parts(msg: str, values: dict[str, object]) -> None:
-    for part in msg.split(", "):
-        head, sep, tail = part.rpartition(": ")
-        if not sep:
-            continue
-        field = _tp_field(head.removesuffix(": GPU"), tail)
-        if field is None:
-            continue
-        name, number, device = field
-        if name in values or not (math.isfinite(number) and number < 1e15):
-            continue
-        values[name] = int(number) if name in _TP_QUEUES.values() else number
-        if device:
-            values["kv_device"] = device
-
-
-def _tp_field(head: str, tail: str) -> tuple[str, float, str | None] | None:
-    """(field, number, KV device) of one `name: value unit` part, or None."""
-    text, _, unit = tail.partition(" ")
-    text = text.rstrip(".")
-    pct = text.endswith("%")
-    if pct:
-        text = text[:-1]
-    if not _TP_NUMBER.fullmatch(text):
-        return None
-    last = head[head.rfind(" ") + 1 :]
-    if last == "throughput" and unit.startswith("tokens/s"):
-        if head.endswith("Avg prompt throughput"):
-            return "prompt_tps", _f(text), None
-        if head.endswith("Avg generation throughput"):
-            return "gen_tps", _f(text), None
-        return None
-    if last in _TP_QUEUES and unit.startswith("req") and text.isdigit():
-        return _TP_QUEUES[last], float(text), None
-    if pct and head.endswith(" KV cache usage"):
-        device = head[-len(" KV cache usage") - 3 : -len(" KV cache usage")]
-        return ("kv_cache_usage_pct", _f(text), device) if device in _KV_DEVICES else None
-    if pct and head.endswith("Prefix cache hit rate"):
-        return "prefix_cache_hit_pct", _f(text), None
-    return None
