@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import signal
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +17,7 @@ from tui.cli.common import (
     print_json,
     table,
 )
+from tui.cli.run_follow import emit, follow
 from tui.core.errors import UserError
 
 
@@ -161,7 +159,7 @@ def _attach(argv: Sequence[str]) -> int:
 
     run = find_run(ns.run)
     if ns.headless:
-        return asyncio.run(_follow(run, json_out=ns.json, detach=False, owns=False))
+        return asyncio.run(follow(run, json_out=ns.json, detach=False, owns=False))
     from tui.cli.app_cmd import main as app_main
 
     return app_main(["--attach", run.id])
@@ -302,7 +300,7 @@ def _run(argv: Sequence[str]) -> int:
     run = launch(
         cfg, install, extra_args=access_log_filter_args(install, cfg.passthrough), force=ns.force
     )
-    _emit(
+    emit(
         ns.json,
         {
             "type": "run",
@@ -315,7 +313,7 @@ def _run(argv: Sequence[str]) -> int:
     ready = False
     try:
         code = asyncio.run(
-            _follow(
+            follow(
                 run,
                 json_out=ns.json,
                 detach=ns.detach,
@@ -333,126 +331,3 @@ def _run(argv: Sequence[str]) -> int:
             from tui.adapters.runs import stop
 
             stop(run)
-
-
-def _emit(json_out: bool, obj: dict[str, Any]) -> None:
-    if json_out:
-        sys.stdout.write(json.dumps(obj, default=str) + "\n")
-    else:
-        kind = obj.get("type")
-        body = {k: v for k, v in obj.items() if k != "type"}
-        text = f"[{kind}] " + ", ".join(f"{k}={v}" for k, v in body.items())
-        sys.stdout.write(clean(text) + "\n")
-    sys.stdout.flush()
-
-
-async def _follow(
-    run: Any,
-    *,
-    json_out: bool,
-    detach: bool,
-    owns: bool,
-    api_key: str | None = None,
-    ready_timeout: float = 1800.0,
-) -> int:
-    from tui.adapters.runs import stop
-    from tui.adapters.watcher import Watcher
-    from tui.core.logparse import ErrorSeen, MemoryReport, Phase, Throughput
-
-    watcher = Watcher(run, api_key=api_key)
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
-
-    def request_stop() -> None:
-        watcher.stop_requested = True
-        stopping.set()
-
-    if owns:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(sig, request_stop)
-    started = time.monotonic()
-    last_state = None
-    last_phase: tuple[str, float | None] | None = None
-    stop_task: asyncio.Task[list[int]] | None = None
-    timed_out = False
-    async for update in watcher.follow(wake=stopping):
-        for ev in update.events:
-            if isinstance(ev, Phase):
-                if (ev.name, ev.progress) != last_phase:
-                    last_phase = (ev.name, ev.progress)
-                    _emit(
-                        json_out,
-                        {
-                            "type": "phase",
-                            "name": ev.name,
-                            "progress": ev.progress,
-                            "detail": ev.detail,
-                        },
-                    )
-            elif isinstance(ev, MemoryReport):
-                _emit(json_out, {"type": "memory", **ev.values})
-            elif isinstance(ev, Throughput):
-                _emit(
-                    json_out,
-                    {
-                        "type": "throughput",
-                        **{k: v for k, v in vars(ev).items() if v is not None and k != "line_no"},
-                    },
-                )
-            elif isinstance(ev, ErrorSeen):
-                _emit(json_out, {"type": "error", **ev.diagnosis.as_json()})
-        if update.metrics is not None:
-            _emit(
-                json_out,
-                {
-                    "type": "metrics",
-                    **{k: v for k, v in vars(update.metrics).items() if v is not None},
-                },
-            )
-        if update.state.state != last_state:
-            last_state = update.state.state
-            _emit(json_out, {"type": "state", "state": last_state, "run": run.id})
-            if last_state == "ready" and detach:
-                return 0
-            if last_state == "failed" and owns and stop_task is None:
-                request_stop()
-        if (
-            update.state.state != "ready"
-            and time.monotonic() - started > ready_timeout
-            and owns
-            and stop_task is None
-        ):
-            _emit(
-                json_out,
-                {
-                    "type": "error",
-                    "kind": "timeout",
-                    "message": f"not ready after {ready_timeout:.0f}s",
-                },
-            )
-            timed_out = True
-            request_stop()
-        if stopping.is_set() and stop_task is None and owns:
-            _emit(json_out, {"type": "state", "state": "stopping", "run": run.id})
-            stop_task = asyncio.ensure_future(asyncio.to_thread(stop, run))
-    if stop_task is not None:
-        left = await stop_task
-        if left:
-            _emit(
-                json_out, {"type": "error", "kind": "orphans", "message": f"processes left: {left}"}
-            )
-            return 1
-    root = watcher.state.root_cause
-    code = watcher.state.exit_code
-    _emit(
-        json_out,
-        {
-            "type": "exit",
-            "code": code,
-            "state": watcher.state.state,
-            "root_cause": root.as_json() if root else None,
-        },
-    )
-    if watcher.state.state == "failed" or timed_out:
-        return 1
-    return 0
