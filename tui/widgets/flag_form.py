@@ -5,11 +5,12 @@ The form is a view of the config: every row shows `config`'s value, whoever chan
 rows are drawn by one line-API widget (`FlagList`) and one editor sits over the focused row,
 so the form costs what is on screen, not what is in the catalog. Text being typed that does
 not parse yet stays in the editor with its error under it, and is reported to the Checks.
+Which rows there are and what they show is worked out in `tui.widgets.flag_rows`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from textual.app import ComposeResult
@@ -19,43 +20,40 @@ from textual.reactive import reactive, var
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-from tui.core.catalog import BY_DEST, GROUPS, FlagSpec, ordered, t
+from tui.core.catalog import BY_DEST, FlagSpec, t
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
-from tui.core.values import coerce
 from tui.messages import ExtraFlagChanged, FlagChanged, FlagFocused
-from tui.widgets.flag_field import FlagEditor, placeholder, shown_text
+from tui.widgets.flag_field import FlagEditor
 from tui.widgets.flag_list import FlagList, Row, Shown, short_placeholder
+from tui.widgets.flag_rows import (
+    MAX_EXTRA,
+    allowed_choices,
+    build_rows,
+    changed_dests,
+    choices_by_name,
+    editor_kind,
+    is_echo,
+    means,
+    option_flag,
+    option_is_switch,
+    parse_typed,
+    passthrough_values,
+    scroll_target,
+    set_passthrough,
+    shown_for,
+    suggestion_words,
+)
 
-MAX_EXTRA = 30
-
-
-def option_flag(option: Mapping[str, Any]) -> str:
-    names = option["names"]
-    return str(
-        next((n for n in names if n.startswith("--") and not n.startswith("--no-")), names[0])
-    )
-
-
-def option_is_switch(option: Mapping[str, Any]) -> bool:
-    return option.get("nargs") == "0" or option.get("action") in (
-        "_StoreTrueAction",
-        "BooleanOptionalAction",
-    )
-
-
-def allowed_choices(
-    spec: FlagSpec, installed: Mapping[str, Sequence[str]] | None
-) -> tuple[str, ...] | None:
-    """The values the field accepts: the installed vLLM's own list when it has one, else the
-    catalog's when it is closed; None = anything of the right type."""
-    if spec.kind != "choice":
-        return None
-    if installed and spec.flag and spec.flag in installed:
-        return tuple(map(str, installed[spec.flag]))
-    if spec.choices and not spec.open_choices:
-        return tuple(map(str, spec.choices))
-    return None
+__all__ = [
+    "MAX_EXTRA",
+    "FlagForm",
+    "allowed_choices",
+    "option_flag",
+    "option_is_switch",
+    "passthrough_values",
+    "set_passthrough",
+]
 
 
 class FlagForm(Vertical):
@@ -121,83 +119,12 @@ class FlagForm(Vertical):
     # -- rows ----------------------------------------------------------------------------
 
     def _build_rows(self, needle: str) -> tuple[Row, ...]:
-        titles = {k: (en if self.lang == "en" else ja) for k, en, ja in GROUPS}
-        guide = t("Your guide's flags", "ガイドのフラグ").get(self.lang)
-        rows: list[Row] = []
-        current = None
-        specs = ordered()
-        if needle:
-            # Flags whose name matches first, then those whose help mentions the words.
-            specs = sorted(
-                (s for s in specs if needle in _haystack(s)),
-                key=lambda s: needle not in f"{s.flag or s.env} {s.dest}".lower(),
-            )
-        for spec in specs:
-            heading = guide if spec.seed else titles.get(spec.group, spec.group)
-            if heading != current and not needle:
-                current = heading
-                rows.append(Row("title", heading))
-            rows.append(Row("flag", spec.dest, spec=spec))
-        rows += self._extra_rows(needle)
-        return tuple(rows)
-
-    def _extra_rows(self, needle: str) -> list[Row]:
-        if not self.extra_options:
-            return [
-                Row(
-                    "note",
-                    t(
-                        "Other flags of your vLLM appear here when one is installed (type to search them).",
-                        "インストールされた vLLM のほかのフラグは、ここで検索できます（vLLM があるとき）。",
-                    ).get(self.lang),
-                )
-            ]
-        if len(needle) < 2:
-            return [
-                Row(
-                    "note",
-                    t(
-                        f"{len(self.extra_options)} more flags of {self.vllm_label}: type in the search box to find them.",
-                        f"{self.vllm_label} のほかのフラグ {len(self.extra_options)} 個: 検索ボックスに入力すると見つかります。",
-                    ).get(self.lang),
-                )
-            ]
-        curated = {s.flag for s in BY_DEST.values()}
-        hits = [
-            o
-            for o in self.extra_options
-            if not curated.intersection(o["names"])
-            and (needle in " ".join(o["names"]).lower() or needle in str(o.get("help", "")).lower())
-        ]
-        return [Row("extra", option_flag(o), option=o) for o in hits[:MAX_EXTRA]]
+        return build_rows(needle, self.lang, self.extra_options, self.vllm_label)
 
     def _shown(self, row: Row) -> Shown:
         cfg = self.config
         assert cfg is not None
-        errors = dict(self.field_errors)
-        if row.spec is not None:
-            spec = row.spec
-            draft = self.drafts.get(spec.dest)
-            if draft is not None:
-                return Shown(
-                    draft[0], placeholder(spec, self.lang), draft[1], True, cfg.is_set(spec.dest)
-                )
-            error = errors.get(spec.dest)
-            return Shown(
-                shown_text(spec, cfg.get(spec.dest)),
-                placeholder(spec, self.lang),
-                error or spec.summary.get(self.lang),
-                error is not None,
-                cfg.is_set(spec.dest),
-            )
-        assert row.option is not None
-        value = passthrough_values(cfg.passthrough).get(row.key)
-        if option_is_switch(row.option):
-            text = "on" if value else "off"
-        else:
-            text = "" if value in (None, True, False) else str(value)
-        default = t("default: ", "既定: ").get(self.lang) + str(row.option.get("default"))
-        return Shown(text, default, "", False, value is not None)
+        return shown_for(row, cfg, self.lang, self.drafts, self.field_errors)
 
     def refresh_rows(self) -> None:
         """Rebuild the rows (after the search text was set from outside)."""
@@ -223,17 +150,13 @@ class FlagForm(Vertical):
     def watch_config(self, old: ServeConfig | None, cfg: ServeConfig | None) -> None:
         if cfg is None or not self.is_mounted:
             return
-        before = dict(old.values) if old is not None else {}
-        after = dict(cfg.values)
-        changed = {
-            d for d in before.keys() | after.keys() if before.get(d, ...) != after.get(d, ...)
-        }
+        changed = changed_dests(old, cfg)
         if old is not None and old.passthrough != cfg.passthrough:
             changed |= {r.key for r in self._rows if r.kind == "extra"}
         # A change that only echoes what was typed here leaves the typing alone; any other
         # (a fix, an import, a profile, a reset, F5 moving the port) replaces every field's
         # text with the config's, the focused one included.
-        echo = self._is_echo(old, cfg, changed)
+        echo = is_echo(old, cfg, changed, self._sent)
         if not echo:
             changed |= set(self.drafts)
             self.drafts.clear()
@@ -241,24 +164,6 @@ class FlagForm(Vertical):
         self._show(changed)
         self._sync_editor(changed, force=not echo)
         self._post_errors()
-
-    def _is_echo(self, old: ServeConfig | None, cfg: ServeConfig, changed: set[str]) -> bool:
-        if old is None or (old.model, old.env, old.cuda_visible_devices) != (
-            cfg.model,
-            cfg.env,
-            cfg.cuda_visible_devices,
-        ):
-            return False
-        for key in changed:
-            spec = BY_DEST.get(key)
-            sent = [v for k, v in self._sent if k == key]
-            if not sent:
-                return False
-            if spec is not None and not any(
-                cfg.get(key) == (spec.effective_default if v is None else v) for v in sent
-            ):
-                return False
-        return True
 
     def _send(self, dest: str, value: Any) -> None:
         self._sent = [*self._sent[-15:], (dest, value)]
@@ -279,13 +184,6 @@ class FlagForm(Vertical):
         if shown:
             self.query_one(FlagList).update_shown(shown)
 
-    def _means(self, dest: str, text: str, value: Any) -> bool:
-        spec = BY_DEST[dest]
-        try:
-            return bool(_parse(spec, text) == value)
-        except UserError:
-            return False
-
     def _sync_editor(self, changed: set[str], force: bool = False) -> None:
         """Put the config's value in the editor when it changed underneath it."""
         key = self._editing
@@ -303,7 +201,7 @@ class FlagForm(Vertical):
             and row.spec is not None
             and key not in self.drafts
             and cfg is not None
-            and (editor.value == text or bool(typed and self._means(key, typed, cfg.get(key))))
+            and (editor.value == text or bool(typed and means(key, typed, cfg.get(key))))
         )
         if not echoes and editor.value != text:
             with editor.prevent(Input.Changed):
@@ -317,12 +215,7 @@ class FlagForm(Vertical):
             self._rebuild()
 
     def watch_extra_options(self) -> None:
-        self.installed_choices = {
-            name: tuple(map(str, o["choices"]))
-            for o in self.extra_options
-            if o.get("choices")
-            for name in o["names"]
-        }
+        self.installed_choices = choices_by_name(self.extra_options)
         self._rebuild()
 
     def watch_vllm_label(self) -> None:
@@ -366,15 +259,7 @@ class FlagForm(Vertical):
         rows.cursor = index
         editor.display = True
         shown = self._shown(row)
-        editor.kind = (
-            row.spec.kind
-            if row.spec
-            else (
-                "bool"
-                if shown.text in ("on", "off") and row.option and option_is_switch(row.option)
-                else "str"
-            )
-        )
+        editor.kind = editor_kind(row, shown.text)
         with editor.prevent(Input.Changed):
             editor.value = shown.text
             editor.full_placeholder = shown.placeholder
@@ -384,7 +269,7 @@ class FlagForm(Vertical):
         line = rows.row_line(index)
         if focus:
             rows.scroll_to(
-                y=_scroll_target(line, rows.scroll_offset.y, rows.size.height, 2), animate=False
+                y=scroll_target(line, rows.scroll_offset.y, rows.size.height, 2), animate=False
             )
             editor.focus()
         self._place_editor()
@@ -397,12 +282,8 @@ class FlagForm(Vertical):
             )
 
     def _suggester(self, row: Row) -> SuggestFromList | None:
-        if row.spec is None or not row.spec.choices and row.spec.flag not in self.installed_choices:
-            return None
-        words = allowed_choices(row.spec, self.installed_choices) or tuple(
-            map(str, row.spec.choices)
-        )
-        return SuggestFromList(list(words), case_sensitive=False)
+        words = suggestion_words(row, self.installed_choices)
+        return None if words is None else SuggestFromList(list(words), case_sensitive=False)
 
     def _place_editor(self, *_: object) -> None:
         rows = self.query_one(FlagList)
@@ -487,15 +368,7 @@ class FlagForm(Vertical):
             self._send(spec.dest, None)
         else:
             try:
-                value = _parse(spec, raw)
-                allowed = allowed_choices(spec, self.installed_choices)
-                if allowed is not None and str(value) not in allowed:
-                    raise UserError(
-                        t(
-                            f"{spec.flag}: {raw!r} is not one of {', '.join(allowed)}",
-                            f"{spec.flag}: {raw!r} は使えません（{', '.join(allowed)} のどれか）",
-                        ).get(self.lang)
-                    )
+                value = parse_typed(spec, raw, self.installed_choices, self.lang)
             except UserError as exc:
                 self.drafts[spec.dest] = (raw, exc.message)
             else:
@@ -518,57 +391,3 @@ class FlagForm(Vertical):
         self._show(keys)
         self._sync_editor(keys)
         self._post_errors()
-
-
-def _parse(spec: FlagSpec, raw: str) -> Any:
-    return coerce(spec, raw.split() if spec.kind == "list" else raw)
-
-
-def _haystack(spec: FlagSpec) -> str:
-    return " ".join(
-        [
-            spec.flag or spec.env or "",
-            spec.dest,
-            spec.summary.en,
-            spec.summary.ja,
-            spec.details.en,
-            spec.details.ja,
-        ]
-    ).lower()
-
-
-def _scroll_target(line: int, top: int, height: int, rows: int) -> int:
-    """Scroll so that lines [line, line+rows) are visible, moving as little as possible."""
-    if line < top:
-        return max(0, line - 1 if line > 0 else 0)
-    if line + rows > top + height:
-        return line + rows - height
-    return top
-
-
-def passthrough_values(tokens: Sequence[str]) -> dict[str, str | bool]:
-    """`--flag value --switch` -> {flag: value, switch: True}."""
-    out: dict[str, str | bool] = {}
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok.startswith("--"):
-            if i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
-                out[tok] = tokens[i + 1]
-                i += 2
-                continue
-            out[tok] = True
-        i += 1
-    return out
-
-
-def set_passthrough(tokens: Sequence[str], flag: str, value: str | bool | None) -> tuple[str, ...]:
-    """Replace (or remove) `flag` in a passthrough token list."""
-    values = passthrough_values(tokens)
-    values.pop(flag, None)
-    if value is not None and value is not False:
-        values[flag] = value
-    out: list[str] = []
-    for f, v in values.items():
-        out += [f] if v is True else [f, str(v)]
-    return tuple(out)
