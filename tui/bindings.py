@@ -90,6 +90,14 @@ KEYS: tuple[Key, ...] = (
         show=False, palette=False),
     Key("monitor", "end", "log_end", "log-end", t("Log end", "ログ末尾"),
         t("Follow the log's tail again", "ログの末尾の追従に戻る"), show=False, palette=False),
+    Key("watch", "enter", "open", "watch-open", t("Monitor", "モニター"),
+        t("Open the selected server's monitor", "選んだサーバーのモニターを開く"),
+        display="Enter", palette=False),
+    Key("watch", "escape", "back", "watch-back", t("Back", "戻る"),
+        t("Back (stop watching)", "戻る（監視をやめる）"), display="Esc", palette=False),
+    Key("watch", "f9", "app.toggle_lang", "lang", t("日本語/EN", "English/日本語"),
+        t("Switch the language (English / 日本語)", "表示言語の切り替え（English / 日本語）"),
+        palette=False),
 )  # fmt: skip
 
 NOTES: tuple[tuple[str, Text], ...] = (

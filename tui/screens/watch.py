@@ -20,6 +20,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from tui.adapters.remote import RemoteServer, normalize_url, read_api_key
 from tui.adapters.remote_hub import RemoteRun, RemoteWatcher, WatchHub
+from tui.bindings import apply_language, bindings
 from tui.core.catalog.spec import t
 from tui.core.errors import UserError
 from tui.core.watchstate import WatchSample
@@ -40,11 +41,8 @@ def _lang(app: App[Any]) -> str:
 
 class WatchScreen(Screen[None]):
     CSS_PATH = "watch.tcss"
-    BINDINGS = [
-        Binding("enter", "open", "Monitor"),
-        Binding("escape", "back", "Back"),
-        Binding("f9", "app.toggle_lang", "日本語/EN"),
-    ]
+    BINDINGS = bindings("watch")
+    BINDINGS_SCOPE = "watch"
 
     def __init__(self, hub: WatchHub, *, poll: bool = True, open_single: bool = True) -> None:
         super().__init__()
@@ -62,6 +60,7 @@ class WatchScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        apply_language(self, "watch", _lang(self.app))
         n = len(self.hub.urls)
         self.sub_title = t(f"watching {n} server(s)", f"{n} 台を監視中").get(_lang(self.app))
         self.refresh_rows()
