@@ -97,61 +97,74 @@ class VramPanel(Widget):
             return f"{b / GiB:.1f}"
 
         count = f"{est.num_gpus} x " if est.num_gpus > 1 else ""
+        budget = self.tr("budget", "予算")
+        planning = self.tr(" · planning", " · 計画")
         lines: list[Content | str | tuple[str, str]] = [
             Content.assemble(
                 (f"{count}{est.gpu}", "bold"),
-                f" · {gib(est.total_bytes)} GiB · budget {gib(est.budget_bytes)} GiB",
-                (" · planning" if r.planning else "", "$text-muted"),
+                f" · {gib(est.total_bytes)} GiB · {budget} {gib(est.budget_bytes)} GiB",
+                (planning if r.planning else "", "$text-muted"),
             ),
             "\n",
             bar(r, width),
             "\n",
+            # The verdict right under the bar: on a short terminal it is what must stay visible.
+            verdict_line(est.state, est.verdict, self.lang),
+            "\n",
         ]
-        legend: list[Content | str | tuple[str, str]] = []
         for key, label, style in SEGMENTS:
             term = est.term(key)
             value = est.kv_cache_bytes if key == "kv_cache" else term.value
             mark = PROVENANCE_MARK[term.provenance]
-            legend += [("█ ", style), f"{label} {mark}{gib(value)}  "]
-        lines += legend
-        lines += [
-            "\n",
-            (
-                "≈ "
-                + PROVENANCE_TEXT["derived"].get(self.lang)
-                + " · ~ "
-                + PROVENANCE_TEXT["guess"].get(self.lang)
-                + " · "
-                + self.tr("unmarked: ", "印なし: ")
-                + PROVENANCE_TEXT["vllm"].get(self.lang),
-                "$text-muted",
-            ),
-        ]
+            lines += [("█ ", style), f"{label} {mark}{gib(value)}  "]
         if est.term("cuda_graph").value and not est.cuda_graph_in_budget:
             lines += [
                 "\n",
                 (
-                    "CUDA graphs (~"
-                    + gib(est.term("cuda_graph").value)
-                    + " GiB) come on top of the budget in this vLLM",
+                    self.tr(
+                        f"CUDA graphs (~{gib(est.term('cuda_graph').value)} GiB) come on top of the budget in this vLLM",
+                        f"この vLLM では CUDA グラフ（約 {gib(est.term('cuda_graph').value)} GiB）は予算の外です",
+                    ),
                     "$text-muted",
                 ),
             ]
         kv = est.kv
         lo, hi = est.kv_low.tokens, est.kv_high.tokens
+        kv_kind = "fp8" if est.kv_element_bytes == 1 else f"{est.kv_element_bytes:g} B"
         lines += [
             "\n",
-            ("KV tokens ", "bold"),
+            (self.tr("KV tokens ", "KV トークン "), "bold"),
             (f"{kv.tokens:,}", "bold $success"),
-            f"  (band {lo:,}–{hi:,}) · {kv.bytes_per_token / 1024:.1f} KiB/token · {'fp8' if est.kv_element_bytes == 1 else f'{est.kv_element_bytes:g} B'} KV",
+            self.tr(
+                f"  (band {lo:,}–{hi:,}) · {kv.bytes_per_token / 1024:.1f} KiB/token · {kv_kind} KV",
+                f"  （幅 {lo:,}–{hi:,}）· {kv.bytes_per_token / 1024:.1f} KiB/トークン · {kv_kind} KV",
+            ),
             "\n",
-            ("Concurrency ", "bold"),
-            f"{kv.max_concurrency:.2f}x at {est.max_model_len:,} tokens · largest length that fits {kv.max_fitting_len:,}",
-            "\n",
+            (self.tr("Concurrency ", "同時実行 "), "bold"),
+            self.tr(
+                f"{kv.max_concurrency:.2f}x at {est.max_model_len:,} tokens · largest length that fits {kv.max_fitting_len:,}",
+                f"{est.max_model_len:,} トークンで {kv.max_concurrency:.2f} 倍 · 収まる最大長 {kv.max_fitting_len:,}",
+            ),
         ]
-        lines.append(verdict_line(est.state, est.verdict, self.lang))
+        if self.app.size.height >= LEGEND_MIN_HEIGHT:
+            lines += [
+                "\n",
+                (
+                    "≈ "
+                    + PROVENANCE_TEXT["derived"].get(self.lang)
+                    + " · ~ "
+                    + PROVENANCE_TEXT["guess"].get(self.lang)
+                    + " · "
+                    + self.tr("unmarked: ", "印なし: ")
+                    + PROVENANCE_TEXT["vllm"].get(self.lang),
+                    "$text-muted",
+                ),
+            ]
         return Content.assemble(*lines)
 
+
+LEGEND_MIN_HEIGHT = 30
+"""Below this terminal height the marks' legend is left to F7, so the figures stay in view."""
 
 STATE_TEXT = {
     "starts": t("starts", "起動できる"),
