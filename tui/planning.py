@@ -34,7 +34,10 @@ def current_plan(app: VllmTuiApp) -> PlanResult:
     # The rules follow the target: a GPU box (detected or planned), even when the vLLM
     # installed here is the CPU build.
     device = "cuda"
-    key = (app.config, app.facts, gpus, version, app.known_options, device)
+    from tui.adapters.local_paths import missing_local_paths
+
+    missing = missing_local_paths(app.config)
+    key = (app.config, app.facts, gpus, version, app.known_options, device, missing)
     if app._plan_cache is not None and app._plan_cache[0] == key:
         return app._plan_cache[1]
     measured = {}
@@ -43,7 +46,7 @@ def current_plan(app: VllmTuiApp) -> PlanResult:
 
         measured = lookup(gpus[0].name, app.config, version)
     result = plan(app.facts, app.config, gpus, planning=planning, vllm_version=version, known_options=app.known_options,
-                  measured=measured, device=device)  # fmt: skip
+                  measured=measured, device=device, missing_paths=missing)  # fmt: skip
     if app.facts is None:
         result = PlanResult(None, result.findings, gpus, planning)
     app._plan_cache = (key, result)

@@ -178,3 +178,16 @@ def test_unwritable_state_dir_is_exit_2_with_one_line(fake_vllm):
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert "cannot write vllm-tui's state" in proc.stderr
+
+
+def test_run_refuses_a_missing_local_tokenizer_before_launching(fake_vllm, tmp_path):
+    """#15: a local path that does not exist is caught before launch, not by vLLM 60 s later."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui", "run", "fake-model", "--tokenizer", "/no/such/path",
+         "--vllm", fake_vllm, "--headless", "--port", str(free_port("127.0.0.1", 19900))],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "--tokenizer /no/such/path: no such file or folder" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not list((home() / "runs").glob("*"))

@@ -159,6 +159,11 @@ def launch(
     refusal = ray_refusal(cfg, install.device)
     if refusal and not force:
         raise UserError(refusal)
+    from tui.adapters.local_paths import describe_missing, missing_local_paths
+
+    missing = missing_local_paths(cfg)
+    if missing:
+        raise UserError(f"not launching: {describe_missing(missing)}")
     argv = build_argv(
         cfg, install.prefix, model_positional=install.model_positional, version=install.version
     ) + list(extra_args)

@@ -18,7 +18,7 @@ from tui.core.validate import Context, Finding, validate
 INPUT_ERRORS = frozenset({"utilization-range", "range", "choice"})
 #: Codes that block a launch whatever flag they concern; the rest are declared on the flags
 #: (`FlagSpec.blocks_launch`), so a new rule about one flag is registered where the flag is.
-GENERAL_BLOCKING = frozenset({"flag-unknown-to-vllm", "vllm-version-mismatch"})
+GENERAL_BLOCKING = frozenset({"flag-unknown-to-vllm", "vllm-version-mismatch", "path-missing"})
 
 
 def blocking_codes() -> frozenset[str]:
@@ -67,6 +67,7 @@ def plan(
     nodes: int | None = None,
     cluster: Cluster | None = None,
     model_is_local: bool | None = None,
+    missing_paths: tuple[tuple[str, str], ...] = (),
 ) -> PlanResult:
     """Validate, then estimate on the smallest of the chosen GPUs (vLLM is limited by it).
 
@@ -81,6 +82,8 @@ def plan(
         extra["cluster"] = cluster
     if model_is_local is not None:
         extra["model_is_local"] = model_is_local
+    if missing_paths:
+        extra["missing_paths"] = missing_paths
     ctx = Context(
         facts=facts,
         gpus=gpus,

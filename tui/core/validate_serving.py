@@ -145,6 +145,27 @@ def _kv_bytes_override(cfg: ServeConfig, ctx: Context) -> list[Finding]:
 
 
 @rule
+def _local_paths(cfg: ServeConfig, ctx: Context) -> list[Finding]:
+    """A local model, tokenizer, chat template or LoRA path that does not exist here (looked
+    up by the caller: tui.adapters.local_paths)."""
+    from tui.core.local_paths import FLAG_OF
+
+    missing = ctx.extra.get("missing_paths") or ()
+    return [
+        Finding(
+            "error",
+            "path-missing",
+            (FLAG_OF.get(dest, dest),),
+            t(
+                f"{FLAG_OF.get(dest, dest)} {path}: no such file or folder on this machine; vLLM would fail to load it.",
+                f"{FLAG_OF.get(dest, dest)} {path}: このマシンにそのファイル・フォルダがありません。vLLM は読み込みに失敗します。",
+            ),
+        )
+        for dest, path in missing
+    ]
+
+
+@rule
 def _multinode(cfg: ServeConfig, ctx: Context) -> list[Finding]:
     """Several nodes and the Ray backend: tui/core/multinode_checks.py."""
     from tui.core.multinode_checks import multinode_findings
