@@ -230,3 +230,34 @@ async def test_the_gpu_panel_shows_the_real_cluster(ray_cluster: str) -> None:
         await pilot.pause()
         line = app.query_one("#cluster", Static)
         assert str(line.render()) == "Ray クラスタ: 2 ノード × H100 GPU 4 枚（計 8 枚）"
+
+
+async def test_the_app_finds_the_real_cluster_and_shows_it(
+    ray_cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#13: with RAY_ADDRESS set, the configure screen asks vLLM's interpreter for the cluster
+    and its GPU panel shows nodes x GPUs (the UI process never imports ray)."""
+    import dataclasses
+
+    from textual.widgets import Static
+
+    from tests.app.app_helpers import services, settle
+    from tui.adapters.services import DEMO_INSTALL
+    from tui.app import make_app
+
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    svc = services()
+    svc.demo = False
+    install = dataclasses.replace(DEMO_INSTALL, python=str(VLLM_PY), device="cpu")
+    svc.find_vllm = lambda: install
+    svc.introspect = None
+    app = make_app(services=svc, model="Qwen/Qwen3-8B")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        for _ in range(300):  # the probe is a subprocess (Ray client start-up)
+            await pilot.pause(0.2)
+            if app.screen.query("#cluster"):
+                break
+        line = app.screen.query_one("#cluster", Static)
+        assert str(line.render()) == "Ray cluster: 2 nodes x 4 H100 GPUs (8 in all)"
+    assert "ray" not in sys.modules

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from textual import getters, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
@@ -17,6 +18,7 @@ from tui.app import VllmTuiApp
 from tui.bindings import apply_language, bindings
 from tui.core.catalog import CATALOG, t
 from tui.core.checks import screen_findings
+from tui.core.multinode import Cluster
 from tui.messages import (
     ApplyFix,
     ExtraFlagChanged,
@@ -35,6 +37,15 @@ from tui.widgets.flag_list import FlagList
 from tui.widgets.gpu_panel import GpuPanel
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.vram_panel import VramPanel
+
+
+class ClusterFound(Message):
+    """What the Ray probe found (a cluster with no backend is ignored)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__()
+        self.cluster = cluster
+
 
 DEST_OF = {s.flag or s.dest: s.dest for s in CATALOG}
 
@@ -90,6 +101,7 @@ class ConfigureScreen(Screen[None]):
         self._busy_port: tuple[int, int | None] | None = None
         self._port_key: tuple[object, object] | None = None
         self.set_interval(5, self._recheck_port)
+        self._cluster_probed_for: str | None = None
         self._pending = False
         self._apply()
         self._layout_form()
@@ -104,6 +116,7 @@ class ConfigureScreen(Screen[None]):
         self._pending = False
         app = self.app
         self._watch_port()
+        self._maybe_probe_cluster()
         plan = app.current_plan()
         form = self.query_one(FlagForm)
         checks = screen_findings(
@@ -256,3 +269,34 @@ class ConfigureScreen(Screen[None]):
         if not self.query_one(FindingsPanel).apply(0):
             lang = getattr(self.app, "lang", "en")
             self.notify(t("No finding with a fix.", "修正できる項目はありません。").get(lang))
+
+    # -- a Ray cluster this machine can reach (shown in the GPU panel as nodes x GPUs) -------
+
+    def _maybe_probe_cluster(self) -> None:
+        install = self.app.install
+        services = getattr(self.app, "services", None)
+        if install is None or services is None or services.demo:
+            return
+        if self._cluster_probed_for == install.python or not cluster_expected():
+            return
+        self._cluster_probed_for = install.python
+        self._probe_cluster(install.python)
+
+    @work(thread=True, exclusive=True, group="cluster", exit_on_error=False)
+    def _probe_cluster(self, python: str) -> None:
+        from tui.adapters.cluster import probe_cluster
+
+        self.post_message(ClusterFound(probe_cluster(python, versions=False, timeout=30)))
+
+    @on(ClusterFound)
+    def _cluster_found(self, event: ClusterFound) -> None:
+        if event.cluster.backend:
+            self.query_one(GpuPanel).cluster = event.cluster
+
+
+def cluster_expected() -> bool:
+    """A Ray cluster is worth asking for: RAY_ADDRESS is set, or a local head left its
+    address file (Ray's `/tmp/ray/ray_current_cluster`)."""
+    import os
+
+    return bool(os.environ.get("RAY_ADDRESS")) or os.path.exists("/tmp/ray/ray_current_cluster")
