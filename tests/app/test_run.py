@@ -211,7 +211,10 @@ async def test_all_zero_sparklines_draw_empty_and_disable_log_stats_says_why():
         await launch(app, pilot)
         panel = app.screen.query_one(ThroughputPanel)
         assert list(panel.series["gen_tps"].values) == [0.0]
-        assert panel.query_one("#spark-gen_tps", Sparkline).data == []
+        spark = panel.query_one("#spark-gen_tps", Sparkline)
+        assert spark.data == []
+        assert spark.has_class("-empty") and spark.styles.visibility == "hidden"
+        assert not spark.render_line(0).text.strip()  # not even a baseline
         notice = str(panel.query_one("#notice").render())
         assert "/metrics" in notice and "0.32" in notice
 

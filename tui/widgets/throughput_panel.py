@@ -66,6 +66,7 @@ class ThroughputPanel(Vertical):
     ThroughputPanel Grid { grid-size: 2; grid-gutter: 0 2; height: auto; }
     ThroughputPanel .series { height: 3; }
     ThroughputPanel Sparkline { height: 1; }
+    ThroughputPanel Sparkline.-empty { visibility: hidden; }
     ThroughputPanel #latency { color: $text-muted; }
     ThroughputPanel #notice { color: $warning; }
     """
@@ -135,7 +136,8 @@ class ThroughputPanel(Vertical):
             self.query_one(f"#lbl-{key}", Label).update(
                 self._label(key, ja if self.lang == "ja" else en)
             )
-            self.query_one(f"#spark-{key}", Sparkline).data = sparkline_data(
-                self.series[key].values
-            )
+            spark = self.query_one(f"#spark-{key}", Sparkline)
+            spark.data = sparkline_data(self.series[key].values)
+            # Textual draws empty data as a baseline: all zeros show as nothing at all.
+            spark.set_class(not spark.data, "-empty")
         self.query_one("#latency", Static).update(self.latency)
