@@ -184,5 +184,3 @@ async def test_profiles_save_and_load_through_the_ui():
         await pilot.click("#load")
         await settle(app, pilot)
         assert app.config.get("max_model_len") == 4096 and app.config.get("hf_token") is None
-
-
