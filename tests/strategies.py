@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -63,3 +64,25 @@ def configs(draw, with_secrets=True, version=None, passthrough=True):
     if with_secrets and draw(st.booleans()):
         cfg = cfg.with_env({"NCCL_DEBUG": draw(word)})
     return cfg
+
+
+def sample_configs(n: int) -> list[Any]:
+    """`n` deterministic, distinct-ish configs (no secrets, no passthrough) for tests that run
+    every sample through vLLM's own parser in one subprocess."""
+    from hypothesis import HealthCheck, given, settings
+
+    samples: list[Any] = []
+
+    @settings(
+        max_examples=n,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(configs(with_secrets=False, version="0.32.0", passthrough=False))
+    def collect(cfg: Any) -> None:
+        samples.append(cfg)
+
+    collect()
+    return list(dict.fromkeys(samples))

@@ -11,13 +11,12 @@ import subprocess
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
 
 from tui.core.catalog import CATALOG
 from tui.core.commands import dump_yaml
 from tui.core.exports import Target, compose_yaml, docker_text, k8s_yaml, leader_serve_args
 
-from ..strategies import configs
+from ..strategies import sample_configs
 from .test_fidelity import PARSE, SCALAR_KINDS
 
 pytestmark = pytest.mark.vllm
@@ -46,21 +45,7 @@ def serve_lists(cfg, target: Target) -> dict[str, list[str]]:
 
 
 def test_export_serve_arguments_are_accepted_by_vllms_parser(vllm_python, tmp_path):
-    samples = []
-
-    @settings(
-        max_examples=150,
-        database=None,
-        derandomize=True,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(configs(with_secrets=False, version="0.32.0", passthrough=False))
-    def collect(cfg):
-        samples.append(cfg)
-
-    collect()
-    unique = list(dict.fromkeys(samples))
+    unique = sample_configs(150)
     assert len(unique) >= 100
     specs = {s.dest: s for s in CATALOG}
     target = Target(version="0.32.0", hf_cache="/data/hf")

@@ -8,12 +8,11 @@ import json
 import subprocess
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 
 from tui.core.catalog import CATALOG
 from tui.core.commands import build_args, dump_yaml
 
-from ..strategies import configs
+from ..strategies import sample_configs
 
 pytestmark = pytest.mark.vllm
 
@@ -58,21 +57,7 @@ SCALAR_KINDS = ("bool", "int", "float", "choice", "str", "path", "list")
 
 
 def test_500_random_configs_are_accepted_by_vllms_own_parser(vllm_python, tmp_path):
-    samples = []
-
-    @settings(
-        max_examples=600,
-        database=None,
-        derandomize=True,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(configs(with_secrets=False, version="0.32.0", passthrough=False))
-    def collect(cfg):
-        samples.append(cfg)
-
-    collect()
-    unique = list(dict.fromkeys(samples))
+    unique = sample_configs(600)
     assert len(unique) >= 500, len(unique)
     specs = {s.dest: s for s in CATALOG}
     payload = []
