@@ -300,16 +300,18 @@ async def test_lora_hot_swap_panel_loads_and_unloads_adapters():
         assert panel.adapters == ()
 
 
-async def test_lora_modules_given_at_launch_show_as_loaded():
+async def test_lora_modules_given_at_launch_show_as_loaded(tmp_path):
     from tui.widgets.lora_panel import LoraPanel
 
+    adapter = tmp_path / "sql"  # the pre-launch check refuses a local path that does not exist
+    adapter.mkdir()
     app = build_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
-        app.config = app.config.update({"enable_lora": True, "lora_modules": ["sql=/adapters/sql"]})
+        app.config = app.config.update({"enable_lora": True, "lora_modules": [f"sql={adapter}"]})
         await launch(app, pilot)
         panel = app.screen.query_one(LoraPanel)
-        assert panel.adapters == (("sql", "/adapters/sql"),)
+        assert panel.adapters == (("sql", str(adapter)),)
 
 
 async def test_help_palette_and_footer_come_from_one_declaration():
