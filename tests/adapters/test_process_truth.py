@@ -150,6 +150,41 @@ def test_identity_accepts_our_own_token():
         proc.wait()
 
 
+def test_stop_waits_for_a_process_that_proved_it_was_ours_and_then_hid_its_token():
+    """An exiting process shows no environment any more; the stop is over only when it is gone.
+
+    Modelled with a process that, on SIGINT, execs into `sleep` without the token: same pid,
+    same start time, same group, but its environment no longer proves anything."""
+    token = identity.new_token()
+    script = (
+        "import os, signal, time\n"
+        "def hide(*_):\n"
+        f"    env = {{k: v for k, v in os.environ.items() if k != {identity.TOKEN_ENV!r}}}\n"
+        "    os.execvpe('sleep', ['sleep', '30'], env)\n"
+        "signal.signal(signal.SIGINT, hide)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env={**os.environ, identity.TOKEN_ENV: token},
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        started = identity.start_time(proc.pid)
+        run = forged_run(proc.pid, shim_pid=proc.pid, token=token, shim_started=started)
+        assert run.owned_pids() == [proc.pid]
+        assert runs.stop(run, grace_int=1.0, grace_term=3.0, grace_kill=2.0) == []
+        assert runs.group_pids(proc.pid) == []
+        assert proc.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 # -- readiness and exits ----------------------------------------------------------------
 
 

@@ -26,7 +26,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tui.adapters.identity import TOKEN_ENV, is_ours, valid_pid, valid_time
+from tui.adapters.identity import (
+    START_TOLERANCE_S,
+    TOKEN_ENV,
+    is_ours,
+    start_time,
+    valid_pid,
+    valid_time,
+)
 from tui.adapters.runs_listing import (
     _CHILDREN,
     KEEP_DAYS,
@@ -162,7 +169,6 @@ def start(run: Run, env: Mapping[str, str], pass_fds: Sequence[int] = ()) -> Run
     finally:
         log.close()
     _CHILDREN[proc.pid] = proc
-    from tui.adapters.identity import start_time
 
     info = dict(run.info) | {
         "pgid": proc.pid,
@@ -194,9 +200,13 @@ def stop(
     """SIGINT (graceful) -> SIGTERM -> SIGKILL to the run's own processes; returns pids left.
 
     Only processes that prove they belong to the run (identity.is_ours) are ever signalled,
-    one by one: a stale or forged pgid in run.json cannot make us signal someone else.
+    one by one: a stale or forged pgid in run.json cannot make us signal someone else. A
+    process proven ours once stays ours while it is the same process (same pid, same start
+    time, still in the run's group): an exiting process no longer shows its environment, and
+    the stop is over only when it is gone too.
     """
-    if not run.owned_pids():
+    known: dict[int, float] = {}
+    if not _still_ours(run, known):
         return []
     request_stop(run)
     steps: list[tuple[str, signal.Signals, float]] = [
@@ -205,7 +215,7 @@ def stop(
         ("kill", signal.SIGKILL, grace_kill),
     ]
     for step, sig, grace in steps:
-        pids = run.owned_pids()
+        pids = _still_ours(run, known)
         if not pids:
             return []
         if step == "int":
@@ -226,10 +236,29 @@ def stop(
                 raise UserError(f"cannot stop run {run.id}: {exc}") from None
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if not run.owned_pids():
+            if not _still_ours(run, known):
                 return []
             time.sleep(0.1)
-    return run.owned_pids()
+    return _still_ours(run, known)
+
+
+def _still_ours(run: Run, known: dict[int, float]) -> list[int]:
+    """The run's live processes: those proving it now, plus those that proved it earlier in
+    this stop and are still the same process in the run's group. Updates `known`."""
+    table = process_table()
+    for pid in run.owned_pids(table):
+        created = start_time(pid)
+        if created is not None:
+            known.setdefault(pid, created)
+    group = set(table.get(run.pgid, [])) if run.pgid is not None else set()
+    live = []
+    for pid, created in list(known.items()):
+        now = start_time(pid) if pid in group else None
+        if now is not None and abs(now - created) <= START_TOLERANCE_S:
+            live.append(pid)
+        else:
+            known.pop(pid)
+    return sorted(live)
 
 
 class LogFollower:
