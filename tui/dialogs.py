@@ -27,7 +27,9 @@ def show_help(app: VllmTuiApp) -> None:
 def show_why(app: VllmTuiApp) -> None:
     from tui.screens.modals import WhyModal
 
-    app.push_screen(WhyModal(app.current_plan().estimate, app.lang, note=demo_note(app)))
+    plan = app.current_plan()
+    known = [f.message for f in plan.findings]
+    app.push_screen(WhyModal(plan.estimate, app.lang, note=demo_note(app), findings=known))
 
 
 def demo_note(app: VllmTuiApp) -> str:

@@ -104,12 +104,9 @@ async def _open(pilot, key: str):
     await pilot.pause()
 
 
-WHY_XFAIL = pytest.mark.xfail(
-    strict=True, reason="each term's basis and the notes are English prose from tui/core/estimate"
-)
 STEPS = [
     pytest.param(lambda p: _open(p, "f1"), id="help"),
-    pytest.param(lambda p: _open(p, "f7"), id="why", marks=WHY_XFAIL),
+    pytest.param(lambda p: _open(p, "f7"), id="why"),
     pytest.param(lambda p: _open(p, "f2"), id="import"),
     pytest.param(lambda p: _open(p, "f3"), id="export"),
     pytest.param(lambda p: _open(p, "f4"), id="profiles"),

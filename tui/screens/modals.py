@@ -3,6 +3,7 @@ runs. Each takes the language it speaks; every string is given in English and Ja
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from textual.app import ComposeResult
@@ -13,7 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static, TextArea
 
 from tui.bindings import help_rows
+from tui.core.catalog.spec import Text
 from tui.core.estimate import Estimate
+from tui.core.estimate_text import bilingual
 from tui.core.gpu_catalog import GiB
 
 TERM_JA = {
@@ -144,10 +147,22 @@ class WhyModal(Dialog):
 
     BINDINGS = [Binding("escape,f7,q", "dismiss", "Close")]
 
-    def __init__(self, estimate: Estimate | None, lang: str = "en", note: str = "") -> None:
+    def __init__(
+        self,
+        estimate: Estimate | None,
+        lang: str = "en",
+        note: str = "",
+        findings: Sequence[Text] = (),
+    ) -> None:
         super().__init__(lang)
         self.estimate = estimate
         self.note = note
+        self.known = tuple(findings)
+        """Findings' messages, which can become the verdict's reason (tui/core/plan.py)."""
+
+    def say(self, english: str) -> str:
+        """One sentence of the estimator in the language in effect."""
+        return bilingual(english, self.known).get(self.lang)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -183,7 +198,7 @@ class WhyModal(Dialog):
                     TERM_JA.get(term.key, term.label) if self.lang == "ja" else term.label,
                     f"{term.value / GiB:.2f}",
                     f"{term.low / GiB:.2f}–{term.high / GiB:.2f}",
-                    term.basis,
+                    self.say(term.basis),
                     term.provenance_in(self.lang),
                 )
             yield table
@@ -199,8 +214,10 @@ class WhyModal(Dialog):
                 f"\nトークン数 = {kv.tokens:,}、同時実行数 = {est.max_model_len:,} で {kv.max_concurrency:.2f} 倍",
             )
             yield Static(text, id="why-text")
-            yield Static("\n".join((*est.explanation[-1:], est.verdict)), id="why-verdict")
-            yield Static(Content.styled("\n".join(est.notes), "$text-muted"), id="why-notes")
+            verdict = (*est.explanation[-1:], est.verdict)
+            yield Static("\n".join(map(self.say, verdict)), id="why-verdict")
+            notes = "\n".join(map(self.say, est.notes))
+            yield Static(Content.styled(notes, "$text-muted"), id="why-notes")
 
 
 class ImportModal(Dialog):

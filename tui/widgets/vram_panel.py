@@ -6,22 +6,25 @@ none = vLLM's own arithmetic, ≈ derived from vLLM's code, ~ a guess with a ban
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.core.catalog.spec import t
+from tui.core.catalog.spec import Text, t
+from tui.core.estimate_text import bilingual
 from tui.core.gpu_catalog import GiB
 from tui.core.memory_model import PROVENANCE_MARK, PROVENANCE_TEXT
 from tui.core.plan import PlanResult
 from tui.widgets.line_diff import LineDiff
 
 SEGMENTS = (
-    ("weights", "Weights", "$primary"),
-    ("activation", "Activation", "$secondary"),
-    ("non_torch", "Non-torch", "$warning"),
-    ("cuda_graph", "CUDA graphs", "$accent"),
-    ("kv_cache", "KV cache", "$success"),
+    ("weights", t("Weights", "重み"), "$primary"),
+    ("activation", t("Activation", "活性"), "$secondary"),
+    ("non_torch", t("Non-torch", "torch 外"), "$warning"),
+    ("cuda_graph", t("CUDA graphs", "CUDA グラフ"), "$accent"),
+    ("kv_cache", t("KV cache", "KV キャッシュ"), "$success"),
 )
 
 
@@ -84,12 +87,13 @@ class VramPanel(Widget):
             self.border_title = title
         r = self.result
         if r is None:
-            return Content("resolving the model…")
+            return Content(self.tr("resolving the model…", "モデルを確認中…"))
         est = r.estimate
         if est is None:
             reasons = [f.message.get(self.lang) for f in r.findings if f.level == "error"]
             return Content.assemble(
-                ("No estimate: ", "bold $error"), "; ".join(reasons) or "waiting for a model"
+                (self.tr("No estimate: ", "見積もりなし: "), "bold $error"),
+                "; ".join(reasons) or self.tr("waiting for a model", "モデルを待っています"),
             )
         width = max(10, self.size.width - 2)
 
@@ -109,14 +113,14 @@ class VramPanel(Widget):
             bar(r, width),
             "\n",
             # The verdict right under the bar: on a short terminal it is what must stay visible.
-            verdict_line(est.state, est.verdict, self.lang),
+            verdict_line(est.state, est.verdict, self.lang, [f.message for f in r.findings]),
             "\n",
         ]
         for key, label, style in SEGMENTS:
             term = est.term(key)
             value = est.kv_cache_bytes if key == "kv_cache" else term.value
             mark = PROVENANCE_MARK[term.provenance]
-            lines += [("█ ", style), f"{label} {mark}{gib(value)}  "]
+            lines += [("█ ", style), f"{label.get(self.lang)} {mark}{gib(value)}  "]
         if est.term("cuda_graph").value and not est.cuda_graph_in_budget:
             lines += [
                 "\n",
@@ -178,10 +182,13 @@ VERDICT_STYLE = {
 }
 
 
-def verdict_line(state: str, sentence: str, lang: str = "en") -> tuple[str, str]:
+def verdict_line(
+    state: str, sentence: str, lang: str = "en", known: Iterable[Text] = ()
+) -> tuple[str, str]:
     """The verdict with its state's mark, bilingual name and colour; the detail after the
-    state is the estimator's own sentence."""
+    state is the estimator's own sentence, in `lang` (`known`: the findings' messages, one of
+    which can be the reason)."""
     mark, style = VERDICT_STYLE.get(state, VERDICT_STYLE["wont_start"])
     label = STATE_TEXT.get(state, STATE_TEXT["wont_start"]).get(lang)
     detail = sentence.split(": ", 1)[1] if ": " in sentence else sentence
-    return f"{mark}{label}: {detail}", style
+    return f"{mark}{label}: {bilingual(detail, known).get(lang)}", style
