@@ -132,7 +132,7 @@ PHRASES: tuple[Text, ...] = (
     # the verdict (estimate_verdict.py)
     t(
         "{tokens:n} KV tokens, {conc:n}x concurrent requests of {len:n} tokens",
-        "KV キャッシュ {tokens} トークン、{len} トークンのリクエストを同時に {conc} 件分",
+        "KV キャッシュ {tokens} トークン、{len} トークンで同時実行 {conc} 倍",
     ),
     t("no KV cache even at the band's best", "幅の楽観側でも KV キャッシュが確保できない"),
     t(
@@ -207,8 +207,8 @@ PHRASES: tuple[Text, ...] = (
     t(
         "profile run: the larger of a {tokens:n}-token forward and the sampler over {seqs:n} x "
         "{vocab:n} logits ({path})",
-        "プロファイル実行: {tokens} トークンの順伝播と、{seqs} x {vocab} ロジットに対する"
-        "サンプラー（{path}）の大きい方",
+        "プロファイル実行: {tokens} トークンの順伝播と {seqs} x {vocab} ロジットのサンプラーの"
+        "大きい方（{path}）",
     ),
     t("V0 sampler, PyTorch sort top-k/top-p", "V0 サンプラー、PyTorch のソートによる top-k/top-p"),
     t("PyTorch sort top-k/top-p", "PyTorch のソートによる top-k/top-p"),
@@ -216,7 +216,6 @@ PHRASES: tuple[Text, ...] = (
         "FlashInfer top-k/top-p (sort path if flashinfer is absent)",
         "FlashInfer の top-k/top-p、flashinfer がなければソート経路",
     ),
-    t("Triton top-k/top-p", "Triton の top-k/top-p"),
     t(
         "vLLM < 0.6.5 counts the CUDA context as non-torch memory",
         "vLLM < 0.6.5 は CUDA コンテキストを torch 外メモリとして数える",
@@ -311,7 +310,7 @@ PHRASES: tuple[Text, ...] = (
     t(
         "verdict: starts if the band's pessimistic end fits, won't start if even its "
         "optimistic end fails, else borderline",
-        "判定: 幅の悲観側でも収まれば「起動できる」、楽観側でも収まらなければ「起動できない」、"
+        "判定：幅の悲観側でも収まれば「起動できる」、楽観側でも収まらなければ「起動できない」、"
         "それ以外は「ぎりぎり」",
     ),
 )

@@ -203,7 +203,7 @@ class WhyModal(Dialog):
                 )
             yield table
             kv = est.kv
-            graphs = " − CUDA graphs" if est.cuda_graph_in_budget else ""
+            graphs = self.tr(" − CUDA graphs", " − CUDA グラフ") if est.cuda_graph_in_budget else ""
             text = self.tr(
                 f"KV cache = budget − weights − activation − non-torch{graphs}",
                 f"KV キャッシュ = 予算 − 重み − 活性 − torch 外{graphs}",

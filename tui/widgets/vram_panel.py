@@ -22,9 +22,9 @@ from tui.widgets.line_diff import LineDiff
 SEGMENTS = (
     ("weights", t("Weights", "重み"), "$primary"),
     ("activation", t("Activation", "活性"), "$secondary"),
-    ("non_torch", t("Non-torch", "torch 外"), "$warning"),
-    ("cuda_graph", t("CUDA graphs", "CUDA グラフ"), "$accent"),
-    ("kv_cache", t("KV cache", "KV キャッシュ"), "$success"),
+    ("non_torch", t("Non-torch", "torch外"), "$warning"),
+    ("cuda_graph", t("CUDA graphs", "CUDAグラフ"), "$accent"),
+    ("kv_cache", t("KV cache", "KVキャッシュ"), "$success"),
 )
 
 
