@@ -43,6 +43,9 @@ CASES = {
     "lora and offload": lambda: run(
         "Qwen/Qwen3-8B", enable_lora=True, max_loras=2, max_lora_rank=16, cpu_offload_gb=2
     ),
+    "unified memory": lambda: run(
+        "Qwen/Qwen3-8B", gpu=replace(custom_gpu(96, "GB10"), unified_memory=True)
+    ),
     "hybrid": lambda: run("google/gemma-3-1b-it", version="0.10.2"),
 }
 
@@ -80,7 +83,8 @@ def test_the_cases_reach_each_verdict_and_failure():
     }
     assert "surely fits" in CASES["borderline"]().verdict
     notes = " ".join(n for c in CASES for n in CASES[c]().notes)
-    for part in ("LoRA slots", "--cpu-offload-gb", "only the GPU's size", "hybrid attention"):
+    parts = ("LoRA slots", "--cpu-offload-gb", "only the GPU's size", "hybrid attention", "unified")
+    for part in parts:
         assert part in notes
 
 
@@ -96,6 +100,14 @@ def test_fields_are_translated_inside_a_sentence():
         "対策: --max-model-len 9000、または --gpu-memory-utilization を上げる、または "
         "GPU を増やす（--tensor-parallel-size）"
     )
+
+
+def test_the_borderline_remedies_read_in_japanese():
+    ja = bilingual(
+        "borderline: 29,000 tokens fit at the band's optimistic end (30,375 KV tokens) but not at "
+        "its pessimistic end (17,211); no length surely fits, or --gpu-memory-utilization 0.95"
+    ).ja
+    assert ja.endswith("確実に収まる長さはない、または --gpu-memory-utilization 0.95")
 
 
 def test_a_finding_that_became_the_reason_is_given_in_japanese():
