@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from tui.core.catalog import t
 from tui.core.catalog.parallel import world_size
 from tui.core.config import ServeConfig
+from tui.core.estimate_text import bilingual
 from tui.core.fix import Fix
 from tui.core.gpu_catalog import GiB
 from tui.core.model_facts import ModelFacts
@@ -114,9 +115,6 @@ def _verdict_finding(result: PlanResult) -> Finding | None:
         "error",
         "vram-fails",
         ("--gpu-memory-utilization", "--max-model-len"),
-        t(
-            f"VRAM: {est.verdict}",
-            f"VRAM: この設定では起動できない見込みです（{est.verdict}）",
-        ),
+        t(f"VRAM: {est.verdict}", f"VRAM: {bilingual(est.verdict).ja}"),
         fix,
     )
