@@ -21,6 +21,8 @@ CASES = DATA / "vllm-memory-cases.dev.json"
 EXTRA = DATA / "vllm-memory-cases.extra.json"
 """More real startup logs found in vLLM's GitHub issues (same schema), scored separately."""
 ARCHS = DATA / "model-archs.json"
+SAMPLER = DATA / "sampler-evidence.json"
+"""Whether a case's server had flashinfer, where its own log says so (verbatim lines there)."""
 
 # How each case's engine was driven (LLM class vs OpenAI server) changes vLLM's batch
 # defaults. Read from the case's own notes/evidence.
@@ -38,6 +40,8 @@ class Case:
     engine: str | None
     entry: str
     skip: str | None = None
+    flashinfer: bool | None = None
+    """From the case's log (sampler-evidence.json); None where the log does not say."""
 
     @property
     def id(self) -> str:
@@ -119,6 +123,7 @@ def arch_config(arch: dict[str, Any], model: str, quant: str | None) -> dict[str
 def load_cases(path: Path = CASES) -> list[Case]:
     cases = json.loads(path.read_text())
     archs = json.loads(ARCHS.read_text())
+    sampler = json.loads(SAMPLER.read_text())["cases"]
     out = []
     for raw in cases:
         arch = archs.get(raw["arch_key"])
@@ -178,6 +183,7 @@ def load_cases(path: Path = CASES) -> list[Case]:
                 engine=engine,
                 entry=entry,
                 skip=skip,
+                flashinfer=sampler.get(raw["case_id"], {}).get("flashinfer"),
             )
         )
     return out

@@ -92,13 +92,17 @@ def score_case(case: Case, tmp: Path) -> Scored:
     cfg = parse_args([case.raw["model"], *case.flags])
     gpu, note = gpu_for(case)
     target = Target(
-        gpu=gpu or custom_gpu(80.0), vllm_version=case.version, engine=case.engine, entry=case.entry
+        gpu=gpu or custom_gpu(80.0),
+        vllm_version=case.version,
+        engine=case.engine,
+        entry=case.entry,
+        flashinfer=case.flashinfer,
     )
     scored = Scored(case, facts, estimate(facts, cfg, target), gpu, note)
     if gpu is not None:
         world = int(cfg.get("tensor_parallel_size")) * int(cfg.get("pipeline_parallel_size"))
         got = plan(facts, cfg, (gpu,) * max(1, world), planning=True, vllm_version=case.version,
-                   engine=case.engine, entry=case.entry).estimate  # fmt: skip
+                   engine=case.engine, entry=case.entry, flashinfer=case.flashinfer).estimate  # fmt: skip
         scored.state = got.state if got is not None else None
     return scored
 
@@ -306,7 +310,8 @@ def reconstructed_reruns(scored: list[Scored]) -> list[bool]:
         r = s.case.raw
         cfg2 = parse_args([r["model"], *s.case.flags, *extra])
         target = Target(gpu=s.gpu or custom_gpu(80.0), vllm_version=s.case.version,
-                        engine=s.case.engine, entry=s.case.entry)  # fmt: skip
+                        engine=s.case.engine, entry=s.case.entry,
+                        flashinfer=s.case.flashinfer)  # fmt: skip
         g2 = s.gpu or _implied_gpu(s.facts, target, r)
         if g2 is None:
             continue

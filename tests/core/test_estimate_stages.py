@@ -49,6 +49,61 @@ def test_sampler_path_follows_the_release(version, engine, path, per_logit):
     assert low <= per <= high
 
 
+SORT = mm.LOGITS_FP32 + mm.SORT_PATH
+FLASH = mm.LOGITS_FP32 + mm.FLASHINFER_PATH
+TRITON = mm.LOGITS_FP32 + mm.TRITON_PATH
+
+
+@pytest.mark.parametrize(
+    ("version", "flashinfer", "env", "value", "low", "high"),
+    [
+        # 0.9.0-0.11.0: FlashInfer whenever it imports, unless VLLM_USE_FLASHINFER_SAMPLER=0.
+        ("0.10.1", True, None, FLASH, FLASH, FLASH),
+        ("0.10.1", False, None, SORT, SORT, SORT),
+        ("0.11.0", True, None, FLASH, FLASH, FLASH),
+        ("0.11.0", True, "0", SORT, SORT, SORT),
+        ("0.11.0", None, "0", SORT, SORT, SORT),
+        # 0.11.1-0.16: opt-in (PR #26859): installed or not, the sort runs unless =1.
+        ("0.11.1", True, None, SORT, SORT, SORT),
+        ("0.16.0", None, None, SORT, SORT, SORT),
+        ("0.16.0", True, "1", FLASH, FLASH, FLASH),
+        ("0.16.0", None, "1", SORT, FLASH, SORT),
+        # 0.17+: Triton by default; FlashInfer only when opted into and installed.
+        ("0.32.0", False, "1", TRITON, FLASH, TRITON + 2.0),
+        ("0.32.0", True, "1", FLASH, FLASH, FLASH),
+    ],
+)
+def test_the_sampler_path_is_exact_when_the_install_is_known(
+    version, flashinfer, env, value, low, high
+):
+    r = replace(rules(version), flashinfer=flashinfer, flashinfer_sampler_env=env)
+    _, per, lo, hi = mm.sampler_path(r)
+    assert (per, lo, hi) == (value, low, high)
+
+
+def test_a_case_whose_log_says_flashinfer_is_absent_is_estimated_with_the_sort():
+    """Like dev case_47 (0.10.1, TP 2 on A100 40GB cards whose workers log "FlashInfer is not
+    available"): the install decides the sampler's peak, hence the KV cache."""
+    facts = builtin_facts("Qwen/Qwen3-8B")
+    assert facts is not None
+    gpu = custom_gpu(39.49, "A100 40GB")
+    cfg = ServeConfig.build(
+        "Qwen/Qwen3-8B",
+        {"tensor_parallel_size": 2, "gpu_memory_utilization": 0.5, "max_model_len": 16384},
+    )
+    target = Target(gpu=gpu, vllm_version="0.10.1", flashinfer=False)
+    absent = estimate(facts, cfg, target)
+    present = estimate(facts, cfg, replace(target, flashinfer=True))
+    unknown = estimate(facts, cfg, replace(target, flashinfer=None))
+    assert absent.kv_cache_bytes < present.kv_cache_bytes
+    # Unknown, the band spans both paths; knowing the install narrows it.
+    for known in (absent, present):
+        assert unknown._kv_bytes_low <= known.kv_cache_bytes <= unknown._kv_bytes_high
+        assert known._kv_bytes_high - known._kv_bytes_low < (
+            unknown._kv_bytes_high - unknown._kv_bytes_low
+        )
+
+
 def test_sort_path_counts_each_tensor_of_the_sort():
     # values fp32 + indices int64, and the radix sort's second key/value buffer + int64 iota.
     assert mm.SORT_PATH == 4 + 8 + 4 + 8 + 8

@@ -34,6 +34,10 @@ class Rules:
     block_size: int
     hybrid_kv: bool
     """V1 hybrid KV manager: sliding-window layers only keep their window (checked)."""
+    flashinfer: bool | None = None
+    """Whether flashinfer imports in the server's interpreter (None: not known here)."""
+    flashinfer_sampler_env: str | None = None
+    """VLLM_USE_FLASHINFER_SAMPLER as the server will see it (None: unset)."""
 
 
 SAMPLER_SORT = 1.25e9 / (256 * 131072)

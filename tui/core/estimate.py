@@ -171,6 +171,9 @@ class Target:
     device: str = "cuda"
     measured: Mapping[str, float] = field(default_factory=dict)
     """Terms measured on a previous run of the same combination (bytes), used as-is."""
+    flashinfer: bool | None = None
+    """Whether flashinfer imports in the server's interpreter (decides the sampler path of
+    0.9-0.11.0, where FlashInfer's sampler is the default when installed); None = unknown."""
 
 
 def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
@@ -184,6 +187,7 @@ def estimate(facts: ModelFacts, cfg: ServeConfig, target: Target) -> Estimate:
         engine=target.engine,
         entry=target.entry,
         device=target.device,
+        flashinfer=target.flashinfer,
     )
     weights = st.weights_per_stage(facts, cfg, inp)
     w = weights.per_stage

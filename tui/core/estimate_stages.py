@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tui.core.catalog import spec
 from tui.core.config import ServeConfig
@@ -81,6 +81,7 @@ def inputs(
     engine: str | None,
     entry: str,
     device: str,
+    flashinfer: bool | None = None,
 ) -> Inputs:
     tp = int(cfg.get("tensor_parallel_size"))
     pp = int(cfg.get("pipeline_parallel_size"))
@@ -105,6 +106,8 @@ def inputs(
         is_mla=facts.is_mla,
         world_size=tp * pp,
     )
+    sampler_env = dict(cfg.env).get("VLLM_USE_FLASHINFER_SAMPLER")
+    rules = replace(rules, flashinfer=flashinfer, flashinfer_sampler_env=sampler_env)
     dtype, notes = model_dtype(facts, cfg, gpu)
     eager = bool(cfg.get("enforce_eager")) or device == "cpu"
     alt_rules = None
@@ -124,6 +127,7 @@ def inputs(
             is_mla=facts.is_mla,
             world_size=tp * pp,
         )
+        alt_rules = replace(alt_rules, flashinfer=flashinfer, flashinfer_sampler_env=sampler_env)
         notes.append(
             f"only the GPU's size is known: assumed vLLM's batch defaults for an H100-class card "
             f"({rules.max_num_batched_tokens} tokens / {rules.max_num_seqs} requests); an A100 "

@@ -213,6 +213,14 @@ PHRASES: tuple[Text, ...] = (
     t("V0 sampler, PyTorch sort top-k/top-p", "V0 サンプラー、PyTorch のソートによる top-k/top-p"),
     t("PyTorch sort top-k/top-p", "PyTorch のソートによる top-k/top-p"),
     t(
+        "PyTorch sort top-k/top-p (FlashInfer if installed)",
+        "PyTorch のソートによる top-k/top-p（flashinfer があれば FlashInfer）",
+    ),
+    t(
+        "FlashInfer top-k/top-p (flashinfer installed)",
+        "FlashInfer による top-k/top-p（flashinfer あり）",
+    ),
+    t(
         "FlashInfer top-k/top-p (sort path if flashinfer is absent)",
         "FlashInfer の top-k/top-p、flashinfer がなければソート経路",
     ),

@@ -70,9 +70,31 @@ TRITON_BUFFER_ROWS = 132
 132); a guess for other GPUs, a few tens of MiB either way."""
 
 
+FLASHINFER_DEFAULT = ("0.9.0", "0.11.1")
+"""Releases whose TopKTopPSampler uses FlashInfer whenever `import flashinfer.sampling` works
+and VLLM_USE_FLASHINFER_SAMPLER is unset (v1/sample/ops/topk_topp_sampler.py: `is not False`);
+PR #26859 (first in 0.11.1) made it opt-in (`VLLM_USE_FLASHINFER_SAMPLER=1`). Whether flashinfer
+imports is a fact of the install: the CUDA images ship it, a pip install of 0.9-0.10.1 only
+with the `flashinfer` extra. The log says which ("Using FlashInfer for top-p & top-k sampling"
+or "FlashInfer is not available. Falling back to the PyTorch-native implementation")."""
+
+
+def _wants_flashinfer(rules: Rules) -> bool:
+    """Would this release's sampler pick FlashInfer if flashinfer imports?"""
+    env = (rules.flashinfer_sampler_env or "").strip().lower()
+    if env in ("0", "false"):
+        return False
+    if env in ("1", "true"):
+        return True
+    low, high = FLASHINFER_DEFAULT
+    return at_least(rules.version, low) and not at_least(rules.version, high)
+
+
 def sampler_path(rules: Rules) -> tuple[str, float, float, float]:
-    """(path, bytes per logit at the value, low, high) for this release's dummy sampler run."""
-    version = rules.version
+    """(path, bytes per logit at the value, low, high) for this release's dummy sampler run.
+
+    When the install is known (`rules.flashinfer`), the path is exact; otherwise the band
+    spans the paths the release can take and the value is the release's usual one."""
     sort = LOGITS_FP32 + SORT_PATH
     flash = LOGITS_FP32 + FLASHINFER_PATH
     triton = LOGITS_FP32 + TRITON_PATH
@@ -80,15 +102,25 @@ def sampler_path(rules: Rules) -> tuple[str, float, float, float]:
         # V0 profile_run samples max_num_seqs dummy requests with top_k = vocab - 1 and
         # top_p = 0.99 through the same PyTorch sort; FlashInfer only with the env opt-in.
         return "V0 sampler, PyTorch sort top-k/top-p", sort, flash, sort
-    if at_least(version, "0.17.0"):
+    wants = _wants_flashinfer(rules)
+    if wants and rules.flashinfer:
+        return "FlashInfer top-k/top-p (flashinfer installed)", flash, flash, flash
+    if at_least(rules.version, "0.17.0"):
         # Triton ships with vLLM's CUDA builds, so the sort is not a possibility here; the
         # 0.17-0.19 logs sit 1-2 B per logit above the count (masks, kernel tables).
         return "Triton top-k/top-p", triton, flash, triton + 2.0
-    if at_least(version, "0.9.0") and not at_least(version, "0.10.2"):
-        # VLLM_USE_FLASHINFER_SAMPLER unset means "use FlashInfer when installed" in these
-        # releases (the CUDA images ship it); a pip install without flashinfer sorts.
+    if not wants or rules.flashinfer is False:
+        # Sure to sort: flashinfer is absent, the variable says no, or the release made
+        # FlashInfer opt-in (0.11.1+). Before 0.9 the default is not read here: keep the band.
+        known = (
+            rules.flashinfer is False
+            or rules.flashinfer_sampler_env is not None
+            or at_least(rules.version, FLASHINFER_DEFAULT[1])
+        )
+        return "PyTorch sort top-k/top-p", sort, sort if known else flash, sort
+    if not at_least(rules.version, "0.10.2"):
         return "FlashInfer top-k/top-p (sort path if flashinfer is absent)", flash, flash, sort
-    return "PyTorch sort top-k/top-p", sort, flash, sort
+    return "PyTorch sort top-k/top-p (FlashInfer if installed)", sort, flash, sort
 
 
 def forward_peak(

@@ -68,6 +68,7 @@ def plan(
     cluster: Cluster | None = None,
     model_is_local: bool | None = None,
     missing_paths: tuple[tuple[str, str], ...] = (),
+    flashinfer: bool | None = None,
 ) -> PlanResult:
     """Validate, then estimate on the smallest of the chosen GPUs (vLLM is limited by it).
 
@@ -115,6 +116,7 @@ def plan(
         entry=entry,
         device=device,
         measured=dict(measured or {}),
+        flashinfer=flashinfer,
     )
     est = estimate(facts, cfg, target)
     codes = blocking_codes()
