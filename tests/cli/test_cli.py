@@ -78,3 +78,25 @@ def test_help_and_version(capsys):
     assert main(["--help"]) == 0
     assert "estimate" in capsys.readouterr().out
     assert main(["--version"]) == 0
+
+
+def test_estimate_flashinfer_decides_the_sampler_of_0_11_0_and_not_of_0_32():
+    def activation(*extra):
+        code, out, err = run_cli("estimate", "Qwen/Qwen3-8B", "--gpu", "A100", "--json", *extra)
+        assert code == 0, err
+        terms = {t["key"]: t for t in json.loads(out)["terms"]}
+        return terms["activation"]
+
+    yes = activation("--vllm-version", "0.11.0", "--flashinfer", "yes")
+    no = activation("--vllm-version", "0.11.0", "--flashinfer", "no")
+    unknown = activation("--vllm-version", "0.11.0")
+    assert "FlashInfer" in yes["basis"] and "sort" in no["basis"]
+    assert yes["gib"] < no["gib"]
+    assert unknown["low_gib"] <= yes["gib"] and no["gib"] <= unknown["high_gib"]
+    # 0.11.1 made FlashInfer's sampler opt-in: having it installed changes nothing.
+    assert (
+        activation("--vllm-version", "0.32.0", "--flashinfer", "yes")["gib"]
+        == activation("--vllm-version", "0.32.0", "--flashinfer", "no")["gib"]
+    )
+    code, _, err = run_cli("estimate", "Qwen/Qwen3-8B", "--flashinfer", "maybe")
+    assert code == 2 and "Traceback" not in err

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tui.core.commands import API_SERVER_MODULE
 from tui.core.errors import UserError
@@ -30,6 +31,8 @@ _PROBE = (
     "        out['dist'] = d; out['version'] = m.version(d); break\n"
     "    except m.PackageNotFoundError:\n"
     "        out.pop('dist', None)\n"
+    "import importlib.util as u\n"
+    "out['flashinfer'] = u.find_spec('flashinfer') is not None\n"
     "print(json.dumps(out))\n"
 )
 
@@ -41,6 +44,9 @@ class VllmInstall:
     dist: str
     version: str | None
     source: str
+    flashinfer: bool | None = None
+    """flashinfer is installed in vLLM's environment (its 0.9-0.11.0 sampler uses it when it
+    is: the profile run's peak, hence the KV cache, depends on it); None = not probed."""
 
     @property
     def device(self) -> str:
@@ -63,7 +69,7 @@ class VllmInstall:
 
 
 @functools.lru_cache(maxsize=16)
-def _probe_python(python: str, mtime: float) -> dict[str, str] | None:
+def _probe_python(python: str, mtime: float) -> dict[str, Any] | None:
     try:
         out = subprocess.run(
             [python, "-c", _PROBE],
@@ -83,7 +89,7 @@ def _probe_python(python: str, mtime: float) -> dict[str, str] | None:
     return data if data.get("dist") else None
 
 
-def probe_python(python: str) -> dict[str, str] | None:
+def probe_python(python: str) -> dict[str, Any] | None:
     try:
         mtime = os.stat(python).st_mtime
     except OSError:
@@ -128,6 +134,7 @@ def _from_path(path: str, source: str) -> VllmInstall | None:
             info["dist"],
             info.get("version"),
             source,
+            _flag(info.get("flashinfer")),
         )
     python = _shebang_python(str(p))
     if python is None:
@@ -135,7 +142,13 @@ def _from_path(path: str, source: str) -> VllmInstall | None:
     info = probe_python(python)
     if info is None:
         return None
-    return VllmInstall(python, str(p), info["dist"], info.get("version"), source)
+    return VllmInstall(
+        python, str(p), info["dist"], info.get("version"), source, _flag(info.get("flashinfer"))
+    )
+
+
+def _flag(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def resolve_vllm(explicit: str | None = None, saved: str | None = None) -> VllmInstall | None:

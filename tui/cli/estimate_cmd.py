@@ -66,6 +66,17 @@ def installed_version() -> str | None:
     return install.version if install else None
 
 
+def sampler_install(flag: str | None, version: str | None) -> bool | None:
+    """Whether the server will have flashinfer: --flashinfer, else the installed GPU build's
+    environment when its rules are the ones applied, else unknown (the band spans both)."""
+    if flag is not None:
+        return flag == "yes"
+    install = installed_vllm()
+    if install is None or install.device != "cuda":
+        return None
+    return install.flashinfer if version in (None, install.version) else None
+
+
 def main(_name: str, argv: Sequence[str]) -> int:
     parser = Parser(
         prog="vllm-tui estimate",
@@ -102,6 +113,12 @@ def main(_name: str, argv: Sequence[str]) -> int:
         default="serve",
         help="OpenAI server (default) or the LLM class",
     )
+    parser.add_argument(
+        "--flashinfer",
+        choices=("yes", "no"),
+        help="the server's environment has flashinfer (decides the sampler's memory on vLLM "
+        "0.9-0.11.0; default: what the installed GPU build has, else unknown)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object")
     add_nodes_arg(parser)
     add_config_sources(parser)
@@ -131,6 +148,7 @@ def main(_name: str, argv: Sequence[str]) -> int:
         entry=ns.entry,
         nodes=ns.nodes,
         cluster=layout.cluster if layout else None,
+        flashinfer=sampler_install(ns.flashinfer, ns.vllm_version),
     )
     if result.input_errors:
         raise UserError("; ".join(f.message.en for f in result.input_errors))
