@@ -1,6 +1,7 @@
 """The Textual app: state (config, model facts, GPUs) and the actions on it.
 
-One factory, `make_app`, builds it for the CLI, tests, `--demo` and screenshots. Screens are
+One factory, `make_app` (tui.startup), builds it for the CLI, tests, `--demo` and screenshots;
+it starts in stages (see `on_ready`): the first frame, then what fills it in. Screens are
 views over the app's state. The run (launch, follow, stop, relaunch, attach) is a plain
 `RunSession` that posts messages; the app's workers are thin, never fatal
 (`exit_on_error=False`): a failure is shown as a notification and the app keeps running.
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import SystemCommand
@@ -20,15 +22,11 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tui import dialogs, planning, remember, run_actions, startup
-from tui.adapters.gpus import GpuSnapshot
-from tui.adapters.services import RunLike, Services
 from tui.app_state import DEFAULT_MODEL, AppState
 from tui.bindings import apply_language
 from tui.core.catalog import BY_DEST, t
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
-from tui.core.gpu_catalog import GpuSpec
-from tui.core.plan import PlanResult
 from tui.messages import (
     GpuMemory,
     GpusProbed,
@@ -43,6 +41,13 @@ from tui.messages import (
     VllmFound,
 )
 from tui.session import RunSession
+from tui.startup import make_app
+
+if TYPE_CHECKING:  # the first frame needs none of these; each loads where it is used
+    from tui.adapters.gpus import GpuSnapshot
+    from tui.adapters.services import RunLike, Services
+    from tui.core.gpu_catalog import GpuSpec
+    from tui.core.plan import PlanResult
 
 
 class VllmTuiApp(AppState):
@@ -69,6 +74,8 @@ class VllmTuiApp(AppState):
         self.vllm_path = vllm
         self._plan_cache: tuple[Any, PlanResult] | None = None
         self.last_gpu_probe = 0.0
+        self.first_frame = threading.Event()
+        """Set with the first frame; start-up workers wait for it (at most 2 s, see on_ready)."""
         from tui.adapters.settings import load_settings
 
         settings = load_settings()
@@ -84,10 +91,17 @@ class VllmTuiApp(AppState):
 
     # -- start-up -----------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    CSS_PATH = "screens/configure.tcss"
+    """The first screen's CSS (Textual does not load a default screen's CSS_PATH)."""
+
+    def get_default_screen(self) -> Screen[Any]:
+        """The configure screen, composed with the app: pushed from on_mount, it would be laid
+        out inside Textual's start-up batch, which drops that frame."""
         from tui.screens.configure import ConfigureScreen
 
-        self.push_screen(ConfigureScreen())
+        return ConfigureScreen()
+
+    def on_mount(self) -> None:
         self.probe_gpus()
         self.find_vllm()
         self.load_model(self.config.model)
@@ -104,8 +118,17 @@ class VllmTuiApp(AppState):
         except (NotImplementedError, RuntimeError, ValueError):
             pass
 
+    def on_ready(self) -> None:
+        """The first frame (layout, flags) is up: the start-up workers go on (NVML, the HF
+        cache, the vLLM and its options, the model's facts), so they neither slow that frame
+        down nor, finishing first, recompose the GPU panel inside it. Textual drops a frame
+        drawn while a batch is open (a recompose), so the screen is painted again."""
+        self.first_frame.set()
+        self.screen.refresh()
+
     @work(thread=True, exclusive=True, group="gpus", exit_on_error=False)
     def probe_gpus(self) -> None:
+        self.first_frame.wait(2.0)
         self.post_message(startup.probe(self.services))
 
     @on(GpusProbed)
@@ -116,6 +139,7 @@ class VllmTuiApp(AppState):
 
     @work(thread=True, exclusive=True, group="vllm", exit_on_error=False)
     def find_vllm(self) -> None:
+        self.first_frame.wait(2.0)
         for message in startup.find_vllm(self.services):
             self.post_message(message)
 
@@ -138,6 +162,7 @@ class VllmTuiApp(AppState):
 
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)
     def _resolve(self, ref: str) -> None:
+        self.first_frame.wait(2.0)
         self.post_message(startup.resolve(self.services, ref))
 
     def load_model(self, ref: str) -> None:
@@ -368,29 +393,6 @@ class VllmTuiApp(AppState):
         from tui.screens.watch import watch_dialog
 
         watch_dialog(self)
-
-
-def make_app(
-    *,
-    services: Services | None = None,
-    demo: bool = False,
-    lang: str = "en",
-    vllm: str | None = None,
-    model: str | None = None,
-    attach: str | None = None,
-    watch: tuple[str, ...] = (),
-    watch_key: str | None = None,
-) -> VllmTuiApp:
-    """The one way the app is built (CLI, tests, demo, screenshots)."""
-    if services is None:
-        services = Services.demo_services() if demo else Services.real(vllm)
-    if model is None and not demo:
-        from tui.adapters.settings import load_settings
-
-        model = load_settings().last_model
-    return VllmTuiApp(
-        services, lang=lang, model=model, attach=attach, vllm=vllm, watch=watch, watch_key=watch_key
-    )
 
 
 __all__ = ["RunMessage", "VllmTuiApp", "make_app"]

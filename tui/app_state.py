@@ -3,17 +3,19 @@ what each one means) and the two language helpers. `VllmTuiApp` (tui.app) adds b
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.reactive import reactive
 
-from tui.adapters.gpus import GpuSnapshot
 from tui.bindings import bindings
 from tui.core.catalog import Text
 from tui.core.config import ServeConfig
-from tui.core.model_facts import ModelFacts
 from tui.core.runstate import RunState
+
+if TYPE_CHECKING:
+    from tui.adapters.gpus import GpuSnapshot
+    from tui.core.model_facts import ModelFacts
 
 DEFAULT_MODEL = "Qwen/Qwen3-8B"
 

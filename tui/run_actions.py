@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui.adapters.services import RunLike
 from tui.core.catalog import BY_DEST, t
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
@@ -13,6 +12,7 @@ from tui.core.plan import BLOCKING, INPUT_ERRORS
 from tui.messages import RunLaunchRefused, RunUpdated
 
 if TYPE_CHECKING:
+    from tui.adapters.services import RunLike
     from tui.app import VllmTuiApp
 
 

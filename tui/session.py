@@ -14,17 +14,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual.message import Message
-
-from tui.adapters.gpus import GpuSnapshot
-from tui.adapters.services import RunLike, Services, WatcherLike
 from tui.core.catalog import Text, t
-from tui.core.config import ServeConfig
 from tui.core.errors import UserError
-from tui.core.estimate import Estimate
-from tui.core.logparse import Throughput
 from tui.core.runstate import RunState
 from tui.messages import (
     RunLaunchRefused,
@@ -33,6 +26,15 @@ from tui.messages import (
     RunStarting,
     RunUpdated,
 )
+
+if TYPE_CHECKING:
+    from textual.message import Message
+
+    from tui.adapters.gpus import GpuSnapshot
+    from tui.adapters.services import RunLike, Services, WatcherLike
+    from tui.core.config import ServeConfig
+    from tui.core.estimate import Estimate
+    from tui.core.logparse import Throughput
 
 
 class RunSession:
@@ -166,6 +168,8 @@ class RunSession:
 
     async def follow(self, gen: int) -> None:
         """Post every update of generation `gen`'s run until it is gone and drained."""
+        from tui.core.logparse import Throughput
+
         watcher = self.watcher
         if watcher is None or gen != self.gen:
             return

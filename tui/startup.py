@@ -1,16 +1,48 @@
-"""What the app learns at start-up, off the event loop: GPUs, the vLLM to launch and its
-options, a model's facts. Blocking functions that return the messages to post (the app's
-thread workers are one line each)."""
+"""How the app is built (`make_app`) and what it learns at start-up, off the event loop: GPUs,
+the vLLM to launch and its options, a model's facts. Blocking functions that return the
+messages to post (the app's thread workers are one line each); they run after the first
+frame (`VllmTuiApp.on_ready`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from textual.message import Message
-
-from tui.adapters.services import Services
 from tui.core.errors import UserError
 from tui.messages import GpusProbed, ModelResolved, OptionsFound, VllmFound
+
+if TYPE_CHECKING:
+    from textual.message import Message
+
+    from tui.adapters.services import Services
+    from tui.app import VllmTuiApp
+
+
+def make_app(
+    *,
+    services: Services | None = None,
+    demo: bool = False,
+    lang: str = "en",
+    vllm: str | None = None,
+    model: str | None = None,
+    attach: str | None = None,
+    watch: tuple[str, ...] = (),
+    watch_key: str | None = None,
+) -> VllmTuiApp:
+    """The one way the app is built (CLI, tests, demo, screenshots); also `tui.app.make_app`."""
+    from tui.app import VllmTuiApp
+
+    if services is None:
+        from tui.adapters.services import Services
+
+        services = Services.demo_services() if demo else Services.real(vllm)
+    if model is None and not demo:
+        from tui.adapters.settings import load_settings
+
+        model = load_settings().last_model
+    return VllmTuiApp(
+        services, lang=lang, model=model, attach=attach, vllm=vllm, watch=watch, watch_key=watch_key
+    )
 
 
 def probe(services: Services) -> GpusProbed:

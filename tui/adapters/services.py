@@ -3,6 +3,9 @@
 `Services.real()` talks to NVML, the HF cache/hub, the installed vLLM and real processes.
 `Services.demo()` replays a real recorded vLLM log with a fake GPU: the same screens, no GPU,
 no vLLM. Tests build the bundle they need (fixed GPUs, replay launcher, frozen clock).
+
+Importing this module loads no adapter (NVML, HF, processes, HTTP, the log watcher): the app's
+first frame needs none of them, so each is imported where it is used.
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tui.adapters.gpus import Gpu, GpuSnapshot, HostInfo
-from tui.adapters.watcher import Update
-from tui.core.config import ServeConfig
-from tui.core.logparse import LogParser
-from tui.core.model_facts import ModelFacts
-from tui.core.runstate import RunState, health_ok, process_exited, reduce
+if TYPE_CHECKING:
+    from tui.adapters.gpus import GpuSnapshot
+    from tui.adapters.watcher import Update
+    from tui.core.config import ServeConfig
+    from tui.core.model_facts import ModelFacts
+    from tui.core.runstate import RunState
 
 
 class RunLike(Protocol):
@@ -138,6 +141,9 @@ class ReplayWatcher:
     """Feeds a recorded log `per_step` lines at a time, as if the server were printing it."""
 
     def __init__(self, run: ReplayRun, per_step: int = 3) -> None:
+        from tui.core.logparse import LogParser
+        from tui.core.runstate import RunState
+
         self.run = run
         self.parser = LogParser()
         self.state = RunState()
@@ -146,6 +152,9 @@ class ReplayWatcher:
         self._finished = False
 
     async def step(self) -> Update:
+        from tui.adapters.watcher import Update
+        from tui.core.runstate import health_ok, process_exited, reduce
+
         run = self.run
         chunk = run.lines[
             run.position : run.position + (len(run.lines) if run.stopped else self.per_step)
@@ -223,6 +232,8 @@ class ReplayLauncher:
 
 def demo_snapshot() -> GpuSnapshot:
     """A fake H100 box for demos and deterministic screenshots."""
+    from tui.adapters.gpus import Gpu, GpuSnapshot, HostInfo
+
     gpus = tuple(
         Gpu(
             index=i,
@@ -255,7 +266,7 @@ def demo_snapshot() -> GpuSnapshot:
 def no_gpu_snapshot(
     reason: str = "no NVIDIA driver library (libnvidia-ml.so) on this machine",
 ) -> GpuSnapshot:
-    from tui.adapters.gpus import host_info
+    from tui.adapters.gpus import GpuSnapshot, host_info
 
     return GpuSnapshot(f"unavailable: {reason}", None, None, (), host_info())
 
@@ -274,15 +285,12 @@ class Services:
 
     @classmethod
     def real(cls, vllm_path: str | None = None) -> Services:
-        from tui.adapters import gpus, http
-        from tui.adapters.model_source import resolve_model
-        from tui.adapters.settings import load_settings
-        from tui.adapters.vllm_env import resolve_vllm
+        from tui.adapters import http  # a few names; httpx loads on the first request
 
         return cls(
-            probe=gpus.probe,
-            resolve_model=resolve_model,
-            find_vllm=lambda: resolve_vllm(vllm_path, load_settings().vllm_path),
+            probe=_probe,
+            resolve_model=_resolve_model,
+            find_vllm=lambda: _find_vllm(vllm_path),
             launcher=RealLauncher(),
             http=http,
             introspect=_introspect,
@@ -311,6 +319,25 @@ class Services:
 
     def with_clock(self, clock: Callable[[], float]) -> Services:
         return replace(self, clock=clock)
+
+
+def _probe() -> GpuSnapshot:
+    from tui.adapters.gpus import probe
+
+    return probe()
+
+
+def _resolve_model(ref: str) -> ModelFacts:
+    from tui.adapters.model_source import resolve_model
+
+    return resolve_model(ref)
+
+
+def _find_vllm(vllm_path: str | None) -> Any:
+    from tui.adapters.settings import load_settings
+    from tui.adapters.vllm_env import resolve_vllm
+
+    return resolve_vllm(vllm_path, load_settings().vllm_path)
 
 
 def _cached_models() -> list[str]:

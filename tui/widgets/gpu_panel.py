@@ -3,17 +3,21 @@ or, in planning mode, the planning GPU and how many of them, with the reason."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from tui.adapters.gpus import Gpu, GpuSnapshot
 from tui.core.catalog import t
 from tui.core.gpu_catalog import GPU_CATALOG, GiB
 from tui.core.multinode import Cluster
 from tui.messages import GpusChosen, PlanningGpuChanged
+
+if TYPE_CHECKING:  # annotations only: NVML's adapter loads after the first frame
+    from tui.adapters.gpus import Gpu, GpuSnapshot
 
 BAR = 12
 
