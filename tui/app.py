@@ -81,6 +81,7 @@ class VllmTuiApp(AppState):
         settings = load_settings()
         self.set_reactive(AppState.planning_gpu, settings.planning_gpu)
         self.set_reactive(AppState.planning_count, int(settings.planning_gpu_count or 0))
+        self.set_reactive(AppState.planning_nodes, int(settings.planning_nodes or 1))
         self.settings_warning = settings.warning
 
     # -- the run, as the screens see it -------------------------------------------------
@@ -233,9 +234,9 @@ class VllmTuiApp(AppState):
     def choose_gpus(self, keys: tuple[str, ...]) -> None:
         self.chosen = keys
 
-    def set_planning_gpu(self, name: str, count: int) -> None:
-        self.planning_gpu, self.planning_count = name, count
-        remember.planning_gpu(name, count)
+    def set_planning_gpu(self, name: str, count: int, nodes: int = 1) -> None:
+        self.planning_gpu, self.planning_count, self.planning_nodes = name, count, nodes
+        remember.planning_gpu(name, count, nodes)
 
     def secret_values(self) -> list[str]:
         return [

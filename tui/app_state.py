@@ -39,7 +39,9 @@ class AppState(App[int]):
     """GPU keys vLLM gets (empty = all visible)."""
     planning_gpu: reactive[str] = reactive("H100 80GB")
     planning_count: reactive[int] = reactive(0)
-    """GPUs in the planned box (0 = as many as TP x PP x DP needs)."""
+    """GPUs in the planned box, per node (0 = as many as TP x PP x DP needs)."""
+    planning_nodes: reactive[int] = reactive(1)
+    """Nodes in the planned cluster (1 = one machine; more plans a Ray cluster)."""
     lang: reactive[str] = reactive("en")
     install: reactive[Any] = reactive(None, bindings=True)
     """The vLLM to launch (None = planning only)."""

@@ -13,6 +13,7 @@ from textual.app import SystemCommand
 
 from tui.core.catalog import t
 from tui.core.errors import UserError
+from tui.planning import node_layout
 
 if TYPE_CHECKING:
     from tui.app import VllmTuiApp
@@ -42,9 +43,12 @@ def demo_note(app: VllmTuiApp) -> str:
 
 
 def command_text(app: VllmTuiApp) -> str:
+    """The command pane's text: what Ctrl+Y copies and F3 exports as "command"."""
     from tui.widgets.command_preview import preview_text
 
-    return preview_text(app.config, version=app.install.version if app.install else None)
+    nodes, per_node = node_layout(app.current_plan())
+    version = app.install.version if app.install else None
+    return preview_text(app.config, version=version, nodes=nodes, gpus_per_node=per_node)
 
 
 def copy_command(app: VllmTuiApp) -> None:
@@ -88,6 +92,14 @@ def export_texts(app: VllmTuiApp) -> dict[str, str]:
         "shell script": shell_script(app.config, version=version),
     }
     texts.update(container_texts(app, version))  # H6 hook
+    nodes, per_node = node_layout(app.current_plan())
+    if nodes > 1:
+        from tui.core.catalog.parallel import world_size
+        from tui.core.commands import nodes_bringup, ray_bringup, render_bringup
+
+        if world_size(app.config) > 1:  # else the check's fix comes first (see the command)
+            for name, build in (("Ray bring-up", ray_bringup), ("vLLM --nnodes", nodes_bringup)):
+                texts[name] = render_bringup(build(app.config, nodes, per_node, version=version))
     return texts
 
 
@@ -99,7 +111,8 @@ def container_texts(app: VllmTuiApp, version: str | None) -> dict[str, str]:
 
     cfg = app.config.with_gpus(",".join(app.chosen)) if app.chosen else app.config
     cache = os.environ.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface")
-    return container_exports(cfg, Target(version=version, hf_cache=cache))
+    nodes, _ = node_layout(app.current_plan())
+    return container_exports(cfg, Target(version=version, hf_cache=cache, nodes=nodes))
 
 
 def export(app: VllmTuiApp) -> None:

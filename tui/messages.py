@@ -45,10 +45,12 @@ class GpusChosen(Message):
 
 
 class PlanningGpuChanged(Message):
-    def __init__(self, name: str, count: int) -> None:
+    def __init__(self, name: str, count: int, nodes: int = 1) -> None:
         super().__init__()
         self.name = name
         self.count = count
+        """GPUs per node (0 = as many as the config needs)."""
+        self.nodes = nodes
 
 
 class ApplyFix(Message):

@@ -25,11 +25,28 @@ def target_gpus(app: VllmTuiApp) -> tuple[tuple[GpuSpec, ...], bool]:
         * int(cfg.get("pipeline_parallel_size") or 1)
         * int(cfg.get("data_parallel_size") or 1)
     )
-    return (gpu,) * (app.planning_count or need), True
+    nodes = planned_nodes(app)
+    per_node = app.planning_count or -(-need // nodes)
+    return (gpu,) * (per_node * nodes), True
+
+
+def planned_nodes(app: VllmTuiApp) -> int:
+    """Nodes of the planned cluster (1 when GPUs are detected here: the plan is this box)."""
+    snap = app.snapshot
+    if snap is not None and snap.visible_gpus():
+        return 1
+    return max(1, app.planning_nodes)
+
+
+def sampler_install(app: VllmTuiApp) -> bool | None:
+    """flashinfer in the server's environment, when the vLLM found here is a GPU build."""
+    install = app.install
+    return install.flashinfer if install is not None and install.device == "cuda" else None
 
 
 def current_plan(app: VllmTuiApp) -> PlanResult:
     gpus, planning = target_gpus(app)
+    nodes = planned_nodes(app)
     version = app.install.version if app.install else None
     # The rules follow the target: a GPU box (detected or planned), even when the vLLM
     # installed here is the CPU build.
@@ -37,7 +54,9 @@ def current_plan(app: VllmTuiApp) -> PlanResult:
     from tui.adapters.local_paths import missing_local_paths
 
     missing = missing_local_paths(app.config)
-    key = (app.config, app.facts, gpus, version, app.known_options, device, missing)
+    flashinfer = sampler_install(app)
+    key = (app.config, app.facts, gpus, version, app.known_options, device, missing, nodes,
+           flashinfer)  # fmt: skip
     if app._plan_cache is not None and app._plan_cache[0] == key:
         return app._plan_cache[1]
     measured = {}
@@ -46,16 +65,30 @@ def current_plan(app: VllmTuiApp) -> PlanResult:
 
         measured = lookup(gpus[0].name, app.config, version)
     result = plan(app.facts, app.config, gpus, planning=planning, vllm_version=version, known_options=app.known_options,
-                  measured=measured, device=device, missing_paths=missing)  # fmt: skip
+                  measured=measured, device=device, missing_paths=missing, flashinfer=flashinfer,
+                  nodes=nodes if nodes > 1 else None)  # fmt: skip
     if app.facts is None:
-        result = PlanResult(None, result.findings, gpus, planning)
+        result = PlanResult(None, result.findings, gpus, planning, nodes=result.nodes)
     app._plan_cache = (key, result)
     return result
+
+
+def node_layout(plan: PlanResult) -> tuple[int, int]:
+    """(nodes, GPUs per node) of a plan over several nodes; (1, 0) for one machine."""
+    if plan.nodes is None or plan.nodes.nodes < 2:
+        return 1, 0
+    return plan.nodes.nodes, plan.nodes.gpus_per_node
 
 
 def header_subtitle(app: VllmTuiApp, result: PlanResult) -> str:
     gpus = result.gpus
     where = f"{len(gpus)} x {gpus[0].name}" if gpus else app.t("no GPU", "GPU なし")
+    if result.nodes is not None and gpus:
+        nodes = planned_nodes(app)
+        where = app.t(
+            f"{nodes} nodes x {len(gpus) // nodes} {gpus[0].name}",
+            f"{nodes} ノード x {len(gpus) // nodes} 枚の {gpus[0].name}",
+        )
     mode = app.t("planning", "計画モード") if result.planning else app.t("detected", "検出済み")
     vllm = (
         f"vLLM {app.install.version}"

@@ -42,9 +42,9 @@ def vllm_path(path: str) -> None:
     _update(change)
 
 
-def planning_gpu(name: str, count: int) -> None:
+def planning_gpu(name: str, count: int, nodes: int = 1) -> None:
     def change(s: Any) -> bool:
-        s.planning_gpu, s.planning_gpu_count = name, count
+        s.planning_gpu, s.planning_gpu_count, s.planning_nodes = name, count, nodes
         return True
 
     _update(change)

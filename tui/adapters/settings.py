@@ -98,6 +98,8 @@ def quarantine(path: Path, reason: str = "") -> Path:
 class Settings:
     planning_gpu: str = "H100 80GB"
     planning_gpu_count: int = 1
+    planning_nodes: int = 1
+    """Nodes in the planned cluster (1 = one machine)."""
     vllm_path: str | None = None
     lang: str | None = None
     theme: str | None = None
@@ -127,8 +129,9 @@ def load_settings() -> Settings:
         )
     known = {f.name for f in fields(Settings)} - {"warning"}
     values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-    if isinstance(values.get("planning_gpu_count"), float):
-        values["planning_gpu_count"] = int(values["planning_gpu_count"])
+    for key in ("planning_gpu_count", "planning_nodes"):
+        if isinstance(values.get(key), float):
+            values[key] = int(values[key])
     return Settings(**values)
 
 

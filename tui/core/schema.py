@@ -331,6 +331,7 @@ def check_safetensors_header(data: Any, what: str) -> dict[str, Any]:
 SETTINGS: dict[str, Field] = {
     "planning_gpu": Field("str", nullable=False),
     "planning_gpu_count": Field("int", 1, 4096, nullable=False),
+    "planning_nodes": Field("int", 1, 256, nullable=False),
     "vllm_path": Field("str"),
     "lang": Field("str", choices=("en", "ja")),
     "theme": Field("str"),

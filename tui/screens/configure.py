@@ -28,6 +28,7 @@ from tui.messages import (
     ModelSubmitted,
     PlanningGpuChanged,
 )
+from tui.planning import node_layout
 from tui.screens.flag_jump import FlagJumpProvider
 from tui.widgets.command_preview import CommandPreview
 from tui.widgets.findings_panel import FindingsPanel
@@ -88,6 +89,7 @@ class ConfigureScreen(Screen[None]):
             "chosen",
             "planning_gpu",
             "planning_count",
+            "planning_nodes",
             "lang",
             "install",
             "known_options",
@@ -143,11 +145,13 @@ class ConfigureScreen(Screen[None]):
         preview.lang = app.lang
         install = app.install
         preview.version = install.version if install else None
+        preview.nodes, preview.gpus_per_node = node_layout(plan)
         gpus = self.query_one(GpuPanel)
         gpus.snapshot = app.snapshot
         gpus.chosen = app.chosen
         gpus.planning_gpu = app.planning_gpu
         gpus.planning_count = app.planning_count
+        gpus.planning_nodes = app.planning_nodes
         gpus.lang = app.lang
         model = self.query_one(ModelPanel)
         model.model = app.config.model
@@ -260,7 +264,7 @@ class ConfigureScreen(Screen[None]):
         self.app.choose_gpus(event.keys)
 
     def on_planning_gpu_changed(self, event: PlanningGpuChanged) -> None:
-        self.app.set_planning_gpu(event.name, event.count)
+        self.app.set_planning_gpu(event.name, event.count, event.nodes)
 
     def on_apply_fix(self, event: ApplyFix) -> None:
         self.app.apply_fix(event.changes, event.env)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # annotations only: NVML's adapter loads after the first fram
     from tui.adapters.gpus import Gpu, GpuSnapshot
 
 BAR = 12
+NODE_CHOICES = (1, 2, 3, 4, 8)
 
 
 def memory_bar(used: int | None, total: int | None) -> str:
@@ -50,8 +51,9 @@ class GpuPanel(Vertical):
     GpuPanel #gpu-reason { color: $warning; }
     GpuPanel SelectionList { height: auto; max-height: 8; border: none; padding: 0; }
     GpuPanel #planning { height: auto; }
-    GpuPanel #planning Select { width: 1fr; }
-    GpuPanel #planning #count { width: 26; }
+    GpuPanel #planning Select { width: 2fr; min-width: 12; }
+    GpuPanel #planning #count { width: 2fr; max-width: 26; }
+    GpuPanel #planning #nodes { width: 1fr; min-width: 10; max-width: 13; }
     """
 
     snapshot: reactive[GpuSnapshot | None] = reactive(None, recompose=True)
@@ -60,6 +62,8 @@ class GpuPanel(Vertical):
     """Keys of the GPUs vLLM gets (empty = all visible)."""
     planning_gpu: reactive[str] = reactive("H100 80GB", recompose=True)
     planning_count: reactive[int] = reactive(1, recompose=True)
+    planning_nodes: reactive[int] = reactive(1, recompose=True)
+    """Nodes of the planned cluster (more than one plans a Ray cluster of these boxes)."""
     lang: reactive[str] = reactive("en", recompose=True)
     cluster: reactive[Cluster | None] = reactive(None, recompose=True)
     """A Ray cluster the app found (shown as one line: nodes x GPUs)."""
@@ -109,14 +113,29 @@ class GpuPanel(Vertical):
                 id="planning-gpu",
                 compact=True,
             )
-            counts = [(tr("x auto (TP x PP x DP)", "x 自動 (TP x PP x DP)"), 0)] + [
-                (f"x {n}", n) for n in (1, 2, 4, 8, 16)
-            ]
+            per = tr("/node", "/ノード") if self.planning_nodes > 1 else ""
+            auto = (
+                tr("x auto", "x 自動")
+                if per
+                else tr("x auto (TP x PP x DP)", "x 自動 (TP x PP x DP)")
+            )
+            counts = [(auto + per, 0)] + [(f"x {n}{per}", n) for n in (1, 2, 4, 8, 16)]
             yield Select(
                 counts,
                 value=self.planning_count if self.planning_count in (0, 1, 2, 4, 8, 16) else 0,
                 allow_blank=False,
                 id="count",
+                compact=True,
+            )
+            nodes = [
+                (tr("1 node", "1 ノード"), 1),
+                *((tr(f"{n} nodes", f"{n} ノード"), n) for n in NODE_CHOICES[1:]),
+            ]
+            yield Select(
+                nodes,
+                value=self.planning_nodes if self.planning_nodes in NODE_CHOICES else 1,
+                allow_blank=False,
+                id="nodes",
                 compact=True,
             )
 
@@ -128,5 +147,6 @@ class GpuPanel(Vertical):
         event.stop()
         gpu = self.query_one("#planning-gpu", Select).value
         count = self.query_one("#count", Select).value
-        if isinstance(gpu, str) and isinstance(count, int):
-            self.post_message(PlanningGpuChanged(gpu, count))
+        nodes = self.query_one("#nodes", Select).value
+        if isinstance(gpu, str) and isinstance(count, int) and isinstance(nodes, int):
+            self.post_message(PlanningGpuChanged(gpu, count, nodes))
