@@ -353,8 +353,8 @@ class VllmTuiApp(AppState):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "launch":
             return None if self.install is None else True
-        if action == "stop_server":
-            return True if self.session.can_stop() else None
+        if action == "stop_server":  # hidden for a watched server: it is not ours to stop
+            return True if self.session.can_stop() else (False if self.session.watched() else None)
         return True
 
     # -- dialogs (tui.dialogs) ----------------------------------------------------------

@@ -67,8 +67,12 @@ class RunSession:
     def alive(self) -> bool:
         return self.run is not None and self.run.alive()
 
+    def watched(self) -> bool:
+        """The run is a server we watch, not one started here."""
+        return bool(getattr(self.run, "remote", False))
+
     def can_stop(self) -> bool:
-        if getattr(self.run, "remote", False):  # watched, not started here (H6 hook)
+        if self.watched():  # watched, not started here (H6 hook)
             return False
         return self.run is not None and self.state.state in ("starting", "ready", "failed")
 

@@ -20,6 +20,15 @@ async def wait_for(pilot, cond, steps: int = 100) -> None:
     raise AssertionError("condition not reached")
 
 
+def footer_bindings(app) -> list:
+    """The bindings the footer shows now (enabled ones only)."""
+    return [
+        binding
+        for (_node, binding, enabled, _tooltip) in app.screen.active_bindings.values()
+        if binding.show and enabled
+    ]
+
+
 async def test_table_then_monitor_then_back():
     fake = FakeVllm()
     fake.server.start()
@@ -47,6 +56,11 @@ async def test_table_then_monitor_then_back():
             app.action_stop_server()  # nothing to stop: no dialog
             await pilot.pause()
             assert isinstance(app.screen, MonitorScreen)
+            # The footer offers what applies to a server we only watch: no Stop, no
+            # Fix+relaunch, and Esc goes "Back" (to the table), not to "Configure".
+            shown = {b.action: b.description for b in footer_bindings(app)}
+            assert "app.stop_server" not in shown and "fix_relaunch" not in shown
+            assert shown.get("back_watch") == "Back" and "back" not in shown
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, WatchScreen))
         assert fake.server.seen_headers  # it was polled for real

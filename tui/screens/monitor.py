@@ -212,6 +212,19 @@ class MonitorScreen(Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    def action_back_watch(self) -> None:
+        self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A watched server (not started here) cannot be relaunched, and Esc goes back to the
+        watched servers, not to a configure screen."""
+        watched = self.app.session.watched()
+        if action in ("back", "fix_relaunch"):
+            return not watched
+        if action == "back_watch":
+            return watched
+        return True
+
     def action_log_end(self) -> None:
         self.query_one(ServerLog).jump_to_end()
 
