@@ -84,3 +84,14 @@ def test_bringup_format_needs_nodes() -> None:
 def test_bad_nodes_value_is_one_line() -> None:
     out = _cli("estimate", "org/model", "--nodes", "0")
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_nodes_without_a_layout_get_the_usual_one_as_a_fix() -> None:
+    out = _cli("estimate", *ARGS_405B, "--nodes", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    idle = [f for f in json.loads(out.stdout)["findings"] if f["code"] == "nodes-idle"]
+    assert (
+        len(idle) == 1 and "TP 8" in idle[0]["message"]["en"] and "PP 2" in idle[0]["message"]["en"]
+    )
+    laid_out = _cli("estimate", *ARGS_405B, "--nodes", "2", *LAYOUT, "--json")
+    assert not [f for f in json.loads(laid_out.stdout)["findings"] if f["code"] == "nodes-idle"]

@@ -72,7 +72,7 @@ def _idle_gpus(result: PlanResult, cfg: ServeConfig, facts: ModelFacts) -> list[
     if not result.planning or gpus <= world_size(cfg):
         return []
     if result.nodes is not None and result.nodes.nodes > 1:
-        return _idle_nodes(result.nodes.nodes, result.nodes.gpus_per_node, tp * pp * dp)
+        return []  # the plan's own "nodes-idle" (multinode_checks) says it per node
     best = max(valid_tp_sizes(facts, gpus // (pp * dp)) or [1])
     if best <= tp:
         return []
@@ -94,29 +94,6 @@ def _idle_gpus(result: PlanResult, cfg: ServeConfig, facts: ModelFacts) -> list[
             Fix(
                 t(f"Use --tensor-parallel-size {best}", f"--tensor-parallel-size {best} を使う"),
                 (("tensor_parallel_size", best),),
-            ),
-        )
-    ]
-
-
-def _idle_nodes(nodes: int, per_node: int, used: int) -> list[Finding]:
-    """Several nodes planned while TP x PP x DP fits one: vLLM's layout for a Ray cluster is
-    TP = GPUs per node and PP = nodes (the bring-up scripts need it to use them all)."""
-    return [
-        Finding(
-            "warning",
-            "nodes-idle",
-            ("--tensor-parallel-size", "--pipeline-parallel-size"),
-            t(
-                f"{nodes} nodes x {per_node} GPUs planned but TP x PP x DP = {used}: the usual "
-                f"layout across nodes is TP {per_node} (GPUs per node) x PP {nodes} (nodes).",
-                f"{nodes} ノード × {per_node} 枚を計画していますが TP × PP × DP = {used} です。"
-                f"ノードをまたぐ通常の構成は TP {per_node}（ノードあたりの GPU 数）× PP {nodes}"
-                "（ノード数）です。",
-            ),
-            Fix(
-                t(f"Use -tp {per_node} -pp {nodes}", f"-tp {per_node} -pp {nodes} を使う"),
-                (("tensor_parallel_size", per_node), ("pipeline_parallel_size", nodes)),
             ),
         )
     ]

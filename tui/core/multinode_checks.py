@@ -82,6 +82,8 @@ def _capacity(
     need = tp * pp * dp
     have = cluster.gpus_total if cluster and cluster.backend else nodes * gpn
     out: list[Finding] = []
+    if gpn and nodes > 1 and need < have and dp == 1 and (tp, pp) != (gpn, nodes):
+        out.append(_idle_nodes(nodes, gpn, need))
     if gpn and need > have:
         missing = need - have
         more_nodes = -(-missing // gpn)
@@ -130,6 +132,24 @@ def _capacity(
             )
         )
     return out
+
+
+def _idle_nodes(nodes: int, per_node: int, used: int) -> Finding:
+    """Several nodes planned while TP x PP uses fewer GPUs: vLLM's layout for a cluster is
+    TP = GPUs per node and PP = nodes (the bring-up scripts need it to use them all)."""
+    return _finding(
+        "warning",
+        "nodes-idle",
+        ("--tensor-parallel-size", "--pipeline-parallel-size"),
+        f"{nodes} nodes x {per_node} GPUs planned but TP x PP = {used}: the usual layout across "
+        f"nodes is TP {per_node} (GPUs per node) x PP {nodes} (nodes).",
+        f"{nodes} ノード × {per_node} 枚を計画していますが TP × PP = {used} です。ノードをまたぐ"
+        f"通常の構成は TP {per_node}（ノードあたりの GPU 数）× PP {nodes}（ノード数）です。",
+        Fix(
+            t(f"Use -tp {per_node} -pp {nodes}", f"-tp {per_node} -pp {nodes} を使う"),
+            (("tensor_parallel_size", per_node), ("pipeline_parallel_size", nodes)),
+        ),
+    )
 
 
 def _gpu_kind(cluster: Cluster | None, gpus: tuple[GpuSpec, ...]) -> str:
