@@ -25,6 +25,8 @@ DEFERRED = (
     "tui.adapters.vllm_env",
     "tui.screens.monitor",
     "tui.screens.modals",
+    "tui.core.logparse",  # the log parser and the diagnoser load where a log is read
+    "tui.core.diagnose",
 )
 
 

@@ -7,8 +7,10 @@ Pure data. tui.core.logparse re-exports every name here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tui.core.diagnose import Diagnosis
+if TYPE_CHECKING:  # an annotation only: the diagnoser (its patterns) loads with the parser
+    from tui.core.diagnose import Diagnosis
 
 
 @dataclass(frozen=True)

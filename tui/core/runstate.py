@@ -12,19 +12,22 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from tui.core.diagnose import Diagnosis, fix_from_dict
-from tui.core.logparse import (
+# The events only: the parser and the diagnoser (their compiled patterns) load where a log
+# is read (`replay`, the session's follower), not with the state the first frame needs.
+from tui.core.logparse_events import (
     ErrorSeen,
     Event,
     Listening,
-    LogParser,
     MemoryReport,
     Phase,
     Throughput,
     VersionSeen,
-    parse_throughput,
 )
+
+if TYPE_CHECKING:
+    from tui.core.diagnose import Diagnosis
 
 MAX_SAMPLES = 720  # two hours of 10-second stats lines
 
@@ -179,6 +182,8 @@ def process_exited(state: RunState, code: int | None, *, stop_requested: bool = 
 def port_taken(state: RunState, port: int | None) -> RunState:
     """/health answered but the listening socket is not our process's: another server holds
     the port. Recorded once as a `port_in_use` diagnosis (the run is not ready)."""
+    from tui.core.diagnose import Diagnosis, fix_from_dict
+
     if any(d.kind == "port_in_use" for d in state.errors):
         return state
     diag = Diagnosis(
@@ -205,6 +210,8 @@ def health_ok(state: RunState) -> RunState:
 
 def replay(lines: Iterable[str], state: RunState | None = None) -> RunState:
     """Rebuild the state from a whole log (attach, parse-log, demo)."""
+    from tui.core.logparse import LogParser, parse_throughput
+
     parser = LogParser()
     st = state or RunState()
     # Stats lines are most of a long log and only the last MAX_SAMPLES are kept: they are read
