@@ -131,6 +131,26 @@ async def test_a_server_that_is_not_vllm_says_so():
         other.stop()
 
 
+async def test_a_vllm_that_answers_only_health_while_stopping_is_unhealthy_not_foreign(vllm):
+    """A vLLM shutting down still answers /health for a moment while /version, /v1/models and
+    /metrics are gone: the server we saw a poll ago is stopping, not "not a vLLM server"."""
+    server = RemoteServer(vllm.server.url)
+    async with make_client() as client:
+        first = await server.poll(client)
+        assert first.state == "ready"
+        for path in ("/version", "/v1/models", "/metrics"):
+            vllm.server.routes[path] = Route(404, "")
+        stopping = await server.poll(client)
+        vllm.server.stop()
+        gone = await server.poll(client)
+        vllm.server.start()
+    assert stopping.state == "unhealthy" and "stopping" in stopping.message
+    assert gone.state == "unreachable" and "gone" in (transition(stopping, gone) or "")
+    # The same answers from a URL never seen as vLLM are still "not a vLLM server".
+    (fresh,) = await poll_n(RemoteServer(vllm.server.url), 1)
+    assert fresh.state == "not_vllm"
+
+
 async def test_no_health_endpoint_is_not_found():
     plain = LocalServer({"/": Route(200, "index")})
     plain.start()

@@ -188,7 +188,8 @@ class RemoteServer:
 
     def record(self, probe: Probe) -> WatchSample:
         """Fold one probe into the server's history and say what it means."""
-        state, message = classify(probe)
+        known = bool(self._facts.vllm_version or self._facts.model)
+        state, message = classify(probe, known_vllm=known)
         self._facts = read_facts(probe, self._facts)
         metrics = None
         more: dict[str, float | None] = {}

@@ -86,8 +86,9 @@ class WatchSample:
         return self.state == "ready"
 
 
-def classify(probe: Probe) -> tuple[str, str]:
-    """(state, one-line message) from what the server answered."""
+def classify(probe: Probe, known_vllm: bool = False) -> tuple[str, str]:
+    """(state, one-line message) from what the server answered. `known_vllm`: this URL was a
+    vLLM server at an earlier poll (a vLLM stopping or restarting answers /health alone)."""
     h = probe.health
     if h.status is None:
         return "unreachable", h.error or "no answer"
@@ -99,6 +100,8 @@ def classify(probe: Probe) -> tuple[str, str]:
         return "unhealthy", f"/health answered {h.status}: the engine is not serving"
     if not 200 <= h.status < 300:
         return "not_vllm", f"/health answered {h.status}: not a vLLM server?"
+    if not _looks_like_vllm(probe) and known_vllm:
+        return "unhealthy", "answers /health but not /version, /v1/models or /metrics: stopping?"
     if not _looks_like_vllm(probe):
         return "not_vllm", "answers /health but has no vLLM /version, /v1/models or vllm: metrics"
     for path, ans in (("/v1/models", probe.models), ("/metrics", probe.metrics)):
@@ -206,6 +209,7 @@ def transition(previous: WatchSample | None, current: WatchSample) -> str | None
         if previous is None:
             return f"{current.url}: ready ({current.facts.model or '?'})"
         return f"{current.url}: back, ready ({current.facts.model or '?'})"
-    if previous is not None and previous.ok and current.state == "unreachable":
+    was_up = previous is not None and previous.state in ("ready", "unhealthy", "bad_metrics")
+    if was_up and current.state == "unreachable":  # stopping may pass through "unhealthy"
         return f"{current.url}: gone ({current.message}); retrying in {current.retry_in_s:g}s"
     return f"{current.url}: {current.state}: {current.message}; retrying in {current.retry_in_s:g}s"
