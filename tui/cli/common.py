@@ -35,6 +35,22 @@ def add_lang(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_api_key_file(parser: argparse.ArgumentParser) -> None:
+    """--api-key-file, plus a hidden --api-key that `refuse_typed_key` turns away."""
+    parser.add_argument(
+        "--api-key-file", metavar="FILE", help="read the API key from FILE (first line)"
+    )
+    parser.add_argument("--api-key", help=argparse.SUPPRESS, default=None)
+
+
+def refuse_typed_key(ns: argparse.Namespace) -> None:
+    if ns.api_key is not None:
+        raise UserError(
+            "an API key on the command line leaks into `ps` and shell history: "
+            "set VLLM_API_KEY or use --api-key-file FILE"
+        )
+
+
 def add_config_sources(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from-command", metavar="STR", help="import a pasted `vllm serve ...` command line"

@@ -72,9 +72,10 @@ def sampler_install(flag: str | None, version: str | None) -> bool | None:
     if flag is not None:
         return flag == "yes"
     install = installed_vllm()
-    if install is None or install.device != "cuda":
+    if install is None or version not in (None, install.version):
         return None
-    return install.flashinfer if version in (None, install.version) else None
+    known: bool | None = install.server_flashinfer
+    return known
 
 
 def main(_name: str, argv: Sequence[str]) -> int:

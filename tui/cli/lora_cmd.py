@@ -8,14 +8,13 @@ Exit codes: 0 done, 1 the server refused (one line saying why), 2 bad input.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tui.cli.common import Parser, add_lang, default_lang
+from tui.cli.common import Parser, add_api_key_file, add_lang, default_lang, refuse_typed_key
 from tui.core.errors import UserError
 
 USAGE = (
@@ -35,17 +34,10 @@ def main(_name: str, argv: Sequence[str]) -> int:
     parser.add_argument("args", nargs="*", metavar="NAME PATH RUN")
     parser.add_argument("--url", metavar="URL", help="a server we did not start (http://host:port)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument(
-        "--api-key-file", metavar="FILE", help="read the API key from FILE (first line)"
-    )
-    parser.add_argument("--api-key", help=argparse.SUPPRESS, default=None)
+    add_api_key_file(parser)
     add_lang(parser)
     ns = parser.parse_args(list(argv))
-    if ns.api_key is not None:
-        raise UserError(
-            "an API key on the command line leaks into `ps` and shell history: "
-            "set VLLM_API_KEY or use --api-key-file FILE"
-        )
+    refuse_typed_key(ns)
     want = {"list": 0, "load": 2, "unload": 1}[ns.action]
     if len(ns.args) < want or len(ns.args) > want + 1:
         raise UserError(

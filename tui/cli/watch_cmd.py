@@ -6,7 +6,6 @@ per sample per server instead (`--json`: the same keys as `run --headless --json
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import signal
@@ -14,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tui.cli.common import Parser, add_lang, default_lang
+from tui.cli.common import Parser, add_api_key_file, add_lang, default_lang, refuse_typed_key
 from tui.core.errors import UserError
 
 
@@ -39,17 +38,10 @@ def main(_name: str, argv: Sequence[str]) -> int:
     parser.add_argument(
         "--samples", type=int, metavar="N", help="stop after N samples of each server"
     )
-    parser.add_argument(
-        "--api-key-file", metavar="FILE", help="read the API key from FILE (first line)"
-    )
-    parser.add_argument("--api-key", help=argparse.SUPPRESS, default=None)
+    add_api_key_file(parser)
     add_lang(parser)
     ns = parser.parse_args(list(argv))
-    if ns.api_key is not None:
-        raise UserError(
-            "an API key on the command line leaks into `ps` and shell history: "
-            "set VLLM_API_KEY or use --api-key-file FILE"
-        )
+    refuse_typed_key(ns)
     if ns.interval < 0.1 or ns.timeout <= 0:
         raise UserError("--interval must be at least 0.1 and --timeout above 0")
     if ns.samples is not None and ns.samples < 1:

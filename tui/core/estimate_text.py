@@ -337,7 +337,10 @@ def _compile(pair: Text) -> tuple[re.Pattern[str], str]:
     return re.compile("".join(parts), re.DOTALL), pair.ja
 
 
-_COMPILED = tuple(_compile(p) for p in PHRASES)
+@lru_cache(maxsize=1)
+def _compiled() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The pairs' patterns, built on the first Japanese lookup (not at start-up)."""
+    return tuple(_compile(p) for p in PHRASES)
 
 
 def bilingual(english: str, known: Iterable[Text] = ()) -> Text:
@@ -354,7 +357,7 @@ def _ja(english: str, known: tuple[tuple[str, str], ...], depth: int = 0) -> str
             return ja
     if depth > 6 or not english:
         return english
-    for pattern, ja in _COMPILED:
+    for pattern, ja in _compiled():
         m = pattern.fullmatch(english)
         if m is None:
             continue
