@@ -35,7 +35,7 @@ def make_runs(root: Path, n: int) -> None:
             "pgid": 400000 + i,
             "shim_pid": 400000 + i,
             "token": f"{i:032x}",
-            "shim_started": 1.7e9 + i,
+            "shim_started_boot": 1000.0 + i,
         }
         (d / "run.json").write_text(json.dumps(info, indent=2))
         (d / "exit.json").write_text(json.dumps({"code": 0, "ended": 1.7e9 + i + 60}))

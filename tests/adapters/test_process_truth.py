@@ -112,7 +112,7 @@ def test_ids_from_run_json_must_be_plain_integers(value):
 def test_a_forged_run_json_never_shows_an_unrelated_process_as_running_nor_signals_it(decoy):
     started = identity.start_time(decoy.pid)
     # Even with the true start time copied in, the token is missing from its environment.
-    run = forged_run(decoy.pid, shim_pid=decoy.pid, token="f" * 32, shim_started=started)
+    run = forged_run(decoy.pid, shim_pid=decoy.pid, token="f" * 32, shim_started_boot=started)
     assert not run.alive() and run.owned_pids() == []
     assert runs.stop(run, grace_int=0.2, grace_term=0.2, grace_kill=0.2) == []
     legacy = runs.Run(run.id, run.dir, {"pgid": decoy.pid})  # no token: unverifiable
@@ -150,6 +150,38 @@ def test_identity_accepts_our_own_token():
         proc.wait()
 
 
+def test_an_empty_environment_proves_nothing_without_the_start_time():
+    """Mid-execve a process shows an empty environment (CI caught Popen returning inside that
+    window): then only the recorded start time, exact to the clock tick, can vouch for it."""
+    proc = subprocess.Popen(["sleep", "30"], env={})
+    try:
+        time.sleep(0.2)
+        created = identity.start_time(proc.pid)
+        assert created is not None
+        assert identity.is_ours(proc.pid, "a" * 32, created)
+        assert not identity.is_ours(proc.pid, "a" * 32)
+        assert not identity.is_ours(proc.pid, "a" * 32, created - 0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_start_time_is_ticks_since_boot_and_survives_odd_command_names(tmp_path):
+    """Field 22 of /proc/PID/stat, counted after the last ')': a name with spaces and
+    parentheses must not shift it. Agrees with psutil's own reading to the tick."""
+    exe = tmp_path / "a) b (c"
+    exe.symlink_to("/bin/sleep")
+    proc = subprocess.Popen([str(exe), "30"])
+    try:
+        time.sleep(0.2)
+        want = psutil.Process(proc.pid).create_time() - psutil.boot_time()
+        assert abs(identity.start_time(proc.pid) - want) < 1.5
+        assert identity.start_time(proc.pid) == identity.start_time(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_stop_waits_for_a_process_that_proved_it_was_ours_and_then_hid_its_token():
     """An exiting process shows no environment any more; the stop is over only when it is gone.
 
@@ -174,7 +206,7 @@ def test_stop_waits_for_a_process_that_proved_it_was_ours_and_then_hid_its_token
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
         started = identity.start_time(proc.pid)
-        run = forged_run(proc.pid, shim_pid=proc.pid, token=token, shim_started=started)
+        run = forged_run(proc.pid, shim_pid=proc.pid, token=token, shim_started_boot=started)
         assert run.owned_pids() == [proc.pid]
         assert runs.stop(run, grace_int=1.0, grace_term=3.0, grace_kill=2.0) == []
         assert runs.group_pids(proc.pid) == []

@@ -2,7 +2,9 @@
 calls a run "running".
 
 At launch every run gets a random token, placed in the environment of the runner shim (and
-inherited by vLLM and its workers), and the shim's start time is recorded. A pid from
+inherited by vLLM and its workers), and the shim's start time is recorded as seconds since
+boot (the kernel's own clock ticks, which never change for a process: an epoch time is boot
+time + ticks, and the boot time the kernel reports moves by a second on some virtual machines). A pid from
 run.json is trusted only when its environment holds the token (read through psutil) or,
 where the environment cannot be read, when its start time matches the recorded one. A pid
 that was reused by an unrelated process, or a run.json edited to point elsewhere, fails both.
@@ -10,14 +12,16 @@ that was reused by an unrelated process, or a run.json edited to point elsewhere
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterable
 
 TOKEN_ENV = "VLLM_TUI_RUN_TOKEN"
 """Environment variable holding the run's token in every process of the run."""
 
-START_TOLERANCE_S = 0.5
-"""psutil derives start times from boot time + clock ticks: allow a little jitter."""
+START_TOLERANCE_S = 0.02
+"""Start times are clock ticks since boot (1/100 s), exact for a given process: the tolerance
+only absorbs float rounding."""
 
 
 def new_token() -> str:
@@ -38,12 +42,16 @@ def valid_time(value: object) -> float | None:
 
 
 def start_time(pid: int) -> float | None:
-    """When `pid` started (seconds since the epoch), or None if it is gone or unreadable."""
-    import psutil
+    """When `pid` started, in seconds since boot, or None if it is gone or unreadable.
 
+    Field 22 of /proc/PID/stat (clock ticks since boot); the command name before it is in
+    parentheses and may itself hold spaces or parentheses, so fields are counted after the last
+    ')'."""
     try:
-        return float(psutil.Process(pid).create_time())
-    except (psutil.Error, OSError):
+        with open(f"/proc/{int(pid)}/stat", "rb") as f:
+            after_name = f.read().rsplit(b")", 1)[1].split()
+        return int(after_name[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
         return None
 
 
@@ -62,13 +70,19 @@ def is_ours(pid: int, token: str | None, started: float | None = None) -> bool:
         proc = psutil.Process(pid)
         if proc.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
             return False
-        if started is not None and abs(proc.create_time() - started) > START_TOLERANCE_S:
-            return False
+        if started is not None:
+            now = start_time(pid)
+            if now is None or abs(now - started) > START_TOLERANCE_S:
+                return False
         try:
             env = proc.environ()
         except psutil.AccessDenied:
-            # Unreadable environment (another user, or a process mid-exec): only a matching
-            # recorded start time can vouch for it.
+            env = {}
+        if not env:
+            # Unreadable (another user) or empty: a process in the middle of execve has its new
+            # memory map before the kernel has placed its arguments and environment there, and
+            # the parent's Popen has already returned by then. Only a matching recorded start
+            # time can vouch for it.
             return started is not None
         return secrets.compare_digest(env.get(TOKEN_ENV, ""), token)
     except (psutil.Error, OSError):

@@ -173,7 +173,7 @@ def start(run: Run, env: Mapping[str, str], pass_fds: Sequence[int] = ()) -> Run
     info = dict(run.info) | {
         "pgid": proc.pid,
         "shim_pid": proc.pid,
-        "shim_started": start_time(proc.pid),
+        "shim_started_boot": start_time(proc.pid),
     }
     try:
         atomic_write(run.dir / "run.json", json.dumps(info, indent=2))

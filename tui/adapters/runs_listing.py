@@ -53,7 +53,10 @@ class Run:
 
     @property
     def shim_started(self) -> float | None:
-        return valid_time(self.info.get("shim_started"))
+        """The shim's start in seconds since boot. A run.json written before this was recorded
+        (it had an epoch time, which the kernel's moving boot time makes unreliable) has none:
+        its shim then proves itself by its token alone."""
+        return valid_time(self.info.get("shim_started_boot"))
 
     @property
     def port(self) -> int | None:
