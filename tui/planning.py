@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tui.core.gpu_catalog import GpuSpec, find_gpu
-from tui.core.plan import PlanResult, plan
 
 if TYPE_CHECKING:
     from tui.app import VllmTuiApp
+    from tui.core.plan import PlanResult
 
 
 def target_gpus(app: VllmTuiApp) -> tuple[tuple[GpuSpec, ...], bool]:
@@ -39,6 +39,10 @@ def planned_nodes(app: VllmTuiApp) -> int:
 
 
 def current_plan(app: VllmTuiApp) -> PlanResult:
+    # The estimator loads here, after the first frame (the configure screen asks for its
+    # first plan once that frame is on screen).
+    from tui.core.plan import PlanResult, plan
+
     gpus, planning = target_gpus(app)
     nodes = planned_nodes(app)
     version = app.install.version if app.install else None

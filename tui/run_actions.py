@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from tui.core.catalog import BY_DEST, t
 from tui.core.config import ServeConfig
 from tui.core.errors import UserError
-from tui.core.plan import BLOCKING, INPUT_ERRORS
 from tui.messages import RunLaunchRefused, RunUpdated
 
 if TYPE_CHECKING:
@@ -42,6 +41,8 @@ def launch(app: VllmTuiApp, replace_active: bool) -> int | None:
             "warning",
         )
         return None
+    from tui.core.plan import BLOCKING, INPUT_ERRORS
+
     result = app.current_plan()
     blocking = [
         f

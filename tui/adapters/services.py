@@ -299,10 +299,11 @@ class Services:
 
     @classmethod
     def demo_services(cls) -> Services:
-        from tui.core.arch_catalog import builtin_facts
         from tui.core.errors import UserError
 
         def resolve(ref: str) -> ModelFacts:
+            from tui.core.arch_catalog import builtin_facts
+
             facts = builtin_facts(ref)
             if facts is None:
                 raise UserError(f"{ref}: demo mode knows only the built-in catalog")

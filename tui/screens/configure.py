@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import getters, on, work
 from textual.app import ComposeResult
+from textual.command import Provider
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -17,8 +18,6 @@ from textual.widgets import Footer, Header, Input
 from tui.app import VllmTuiApp
 from tui.bindings import apply_language, bindings
 from tui.core.catalog import CATALOG, t
-from tui.core.checks import screen_findings
-from tui.core.multinode import Cluster
 from tui.messages import (
     ApplyFix,
     ExtraFlagChanged,
@@ -29,7 +28,6 @@ from tui.messages import (
     PlanningGpuChanged,
 )
 from tui.planning import node_layout
-from tui.screens.flag_jump import FlagJumpProvider
 from tui.widgets.command_preview import CommandPreview
 from tui.widgets.findings_panel import FindingsPanel
 from tui.widgets.flag_form import FlagForm, set_passthrough
@@ -38,6 +36,9 @@ from tui.widgets.flag_list import FlagList
 from tui.widgets.gpu_panel import GpuPanel
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.vram_panel import VramPanel
+
+if TYPE_CHECKING:  # the estimator and the checks load after the first frame
+    from tui.core.multinode import Cluster
 
 
 class ClusterFound(Message):
@@ -48,6 +49,13 @@ class ClusterFound(Message):
         self.cluster = cluster
 
 
+def _flag_jump() -> type[Provider]:
+    """The palette's "jump to flag" provider, loaded when the palette opens."""
+    from tui.screens.flag_jump import FlagJumpProvider
+
+    return FlagJumpProvider
+
+
 DEST_OF = {s.flag or s.dest: s.dest for s in CATALOG}
 
 
@@ -56,7 +64,7 @@ class ConfigureScreen(Screen[None]):
     BINDINGS = bindings("configure")
     BINDINGS_SCOPE = "configure"
     app = getters.app(VllmTuiApp)
-    COMMANDS = Screen.COMMANDS | {FlagJumpProvider}
+    COMMANDS = Screen.COMMANDS | {lambda: _flag_jump()}
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -105,8 +113,9 @@ class ConfigureScreen(Screen[None]):
         self.set_interval(5, self._recheck_port)
         self._cluster_probed_for: str | None = None
         self._pending = False
-        self._apply()
+        self._apply_inputs()
         self._layout_form()
+        self.call_after_refresh(self._first_plan)
 
     def _refresh(self, *_: object) -> None:
         """Coalesce: a burst of changes (keys typed faster than frames) is one update."""
@@ -115,37 +124,16 @@ class ConfigureScreen(Screen[None]):
             self.call_later(self._apply)
 
     def _apply(self) -> None:
+        """Everything from the app's state: the inputs, then the plan and what it decides."""
         self._pending = False
+        self._apply_inputs()
+        self._apply_plan()
+
+    def _apply_inputs(self) -> None:
+        """What needs no plan: the GPUs, the model, the form and the help. The first frame
+        shows these; its plan follows once that frame is on screen (`_first_plan`)."""
         app = self.app
-        self._watch_port()
-        self._maybe_probe_cluster()
-        plan = app.current_plan()
-        form = self.query_one(FlagForm)
-        checks = screen_findings(
-            plan,
-            self._input_errors,
-            app.config,
-            app.facts,
-            form.installed_choices,
-            self._busy_port,
-        )
-        result = replace(plan, findings=checks)
-        self.query_one(VramPanel).result = result
-        self.query_one(VramPanel).lang = app.lang
-        findings = self.query_one(FindingsPanel)
-        findings.lang = app.lang
-        findings.findings = result.findings
-        form_errors = tuple(
-            (DEST_OF[f.flags[0]], f.message.get(app.lang))
-            for f in plan.input_errors
-            if f.flags and f.flags[0] in DEST_OF
-        )
-        preview = self.query_one(CommandPreview)
-        preview.config = app.config
-        preview.lang = app.lang
         install = app.install
-        preview.version = install.version if install else None
-        preview.nodes, preview.gpus_per_node = node_layout(plan)
         gpus = self.query_one(GpuPanel)
         gpus.snapshot = app.snapshot
         gpus.chosen = app.chosen
@@ -165,10 +153,49 @@ class ConfigureScreen(Screen[None]):
         form.lang = app.lang
         form.extra_options = app.extra_options
         form.vllm_label = f"vLLM {install.version}" if install else ""
-        form.field_errors = form_errors
         help_pane = self.query_one(FlagHelp)
         help_pane.lang = app.lang
         help_pane.extra_options = app.extra_options
+
+    def _first_plan(self) -> None:
+        if not self._pending:
+            self._apply()
+
+    def _apply_plan(self) -> None:
+        from tui.core.checks import screen_findings
+
+        app = self.app
+        self._watch_port()
+        self._maybe_probe_cluster()
+        plan = app.current_plan()
+        form = self.query_one(FlagForm)
+        checks = screen_findings(
+            plan,
+            self._input_errors,
+            app.config,
+            app.facts,
+            form.installed_choices,
+            self._busy_port,
+        )
+        result = replace(plan, findings=checks)
+        vram = self.query_one(VramPanel)
+        vram.lang = app.lang
+        vram.result = result
+        findings = self.query_one(FindingsPanel)
+        findings.lang = app.lang
+        findings.findings = result.findings
+        findings.checked = True
+        form.field_errors = tuple(
+            (DEST_OF[f.flags[0]], f.message.get(app.lang))
+            for f in plan.input_errors
+            if f.flags and f.flags[0] in DEST_OF
+        )
+        preview = self.query_one(CommandPreview)
+        preview.config = app.config
+        preview.lang = app.lang
+        install = app.install
+        preview.version = install.version if install else None
+        preview.nodes, preview.gpus_per_node = node_layout(plan)
         self.sub_title = app.header_subtitle(result)
 
     # -- messages up --------------------------------------------------------------------

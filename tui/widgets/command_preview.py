@@ -8,20 +8,23 @@ from textual.widget import Widget
 
 from tui.core.catalog import t
 from tui.core.catalog.parallel import world_size
-from tui.core.commands import SERVE, ray_bringup, render_bringup, shell_script
 from tui.core.config import ServeConfig
 from tui.widgets.line_diff import LineDiff
 
 
 def preview_text(
     cfg: ServeConfig,
-    prefix: tuple[str, ...] = SERVE,
+    prefix: tuple[str, ...] | None = None,
     version: str | None = None,
     nodes: int = 1,
     gpus_per_node: int = 0,
 ) -> str:
     """What the preview shows and `copy` copies: env (masked) + the command; for a plan over
-    several nodes, each node's part of the Ray bring-up (the command runs on the head)."""
+    several nodes, each node's part of the Ray bring-up (the command runs on the head).
+    `prefix`: the command before the flags (default `vllm serve`)."""
+    from tui.core.commands import SERVE, ray_bringup, render_bringup, shell_script
+
+    prefix = prefix or SERVE
     if nodes > 1 and gpus_per_node:
         if world_size(cfg) == 1:
             return (

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui.core.catalog import t
-from tui.core.validate import Finding
 from tui.messages import ApplyFix
+
+if TYPE_CHECKING:  # the checks load after the first frame, with the first plan
+    from tui.core.validate import Finding
 
 ICONS = {"error": ("✗", "$error"), "warning": ("!", "$warning"), "info": ("i", "$secondary")}
 
@@ -24,6 +28,12 @@ class FindingsPanel(OptionList):
 
     findings: reactive[tuple[Finding, ...]] = reactive(())
     lang: reactive[str] = reactive("en")
+    checked: reactive[bool] = reactive(False)
+    """False until the first checks arrive (after the first frame): the panel then says it is
+    checking, never "no problems found" for checks that have not run."""
+
+    def watch_checked(self) -> None:
+        self._rebuild()
 
     def watch_findings(self) -> None:
         self._rebuild()
@@ -43,6 +53,14 @@ class FindingsPanel(OptionList):
             else ""
         )
         self.set_class(not self.findings, "-empty")
+        if not self.checked:
+            self.add_option(
+                Option(
+                    Content.styled(t("checking…", "確認中…").get(self.lang), "$text-muted"),
+                    disabled=True,
+                )
+            )
+            return
         if not self.findings:
             self.add_option(
                 Option(

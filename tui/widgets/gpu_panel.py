@@ -13,11 +13,11 @@ from textual.widgets.selection_list import Selection
 
 from tui.core.catalog import t
 from tui.core.gpu_catalog import GPU_CATALOG, GiB
-from tui.core.multinode import Cluster
 from tui.messages import GpusChosen, PlanningGpuChanged
 
 if TYPE_CHECKING:  # annotations only: NVML's adapter loads after the first frame
     from tui.adapters.gpus import Gpu, GpuSnapshot
+    from tui.core.multinode import Cluster
 
 BAR = 12
 NODE_CHOICES = (1, 2, 3, 4, 8)

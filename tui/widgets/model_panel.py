@@ -3,17 +3,41 @@ catalog) and the facts found about it, with where they came from."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.suggester import SuggestFromList
+from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-from tui.core.arch_catalog import ALIASES, CONFIGS
 from tui.core.catalog import t
-from tui.core.model_facts import ModelFacts
-from tui.core.weights import active_params, total_params
 from tui.messages import ModelSubmitted
+
+if TYPE_CHECKING:  # the facts arrive after the first frame, and their modules with them
+    from tui.core.model_facts import ModelFacts
+
+
+class ModelSuggester(Suggester):
+    """Models in the local HF cache first, then the built-in catalog (read on the first
+    keystroke, not with the first frame)."""
+
+    def __init__(self, cached: tuple[str, ...] = ()) -> None:
+        super().__init__(use_cache=True, case_sensitive=False)
+        self.cached = cached
+        self._ids: list[str] | None = None
+
+    def ids(self) -> list[str]:
+        if self._ids is None:
+            from tui.core.arch_catalog import ALIASES, CONFIGS
+
+            builtin = sorted((set(CONFIGS) | set(ALIASES)) - set(self.cached))
+            self._ids = list(self.cached) + builtin
+        return self._ids
+
+    async def get_suggestion(self, value: str) -> str | None:
+        # `value` comes casefolded (case_sensitive=False); the suggestion keeps its case.
+        return next((i for i in self.ids() if i.casefold().startswith(value)), None)
 
 
 def count_text(n: float) -> str:
@@ -25,6 +49,8 @@ def count_text(n: float) -> str:
 
 
 def facts_text(facts: ModelFacts, lang: str = "en") -> str:
+    from tui.core.weights import active_params, total_params
+
     def tr(en: str, ja: str) -> str:
         return t(en, ja).get(lang)
 
@@ -89,11 +115,10 @@ class ModelPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         self.border_title = self._title()
-        ids = sorted(set(CONFIGS) | set(ALIASES))
         yield Input(
             value=self.model,
             placeholder="HF id (Qwen/Qwen3-8B) or /path/to/model",
-            suggester=SuggestFromList(ids, case_sensitive=False),
+            suggester=self._suggester(),
             id="model-input",
             compact=True,
         )
@@ -114,10 +139,8 @@ class ModelPanel(Vertical):
             self.query_one("#model-input", Input).suggester = self._suggester()
             self.border_title = self._title()
 
-    def _suggester(self) -> SuggestFromList:
-        """Models in the local HF cache first, then the built-in catalog."""
-        ids = list(self.cached) + sorted((set(CONFIGS) | set(ALIASES)) - set(self.cached))
-        return SuggestFromList(ids, case_sensitive=False)
+    def _suggester(self) -> ModelSuggester:
+        return ModelSuggester(tuple(self.cached))
 
     def _title(self) -> str:
         if self.cached:

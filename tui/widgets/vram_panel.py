@@ -7,17 +7,18 @@ none = vLLM's own arithmetic, ≈ derived from vLLM's code, ~ a guess with a ban
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.core.catalog.spec import Text, t
-from tui.core.estimate_text import bilingual
 from tui.core.gpu_catalog import GiB
-from tui.core.memory_model import PROVENANCE_MARK, PROVENANCE_TEXT
-from tui.core.plan import PlanResult
 from tui.widgets.line_diff import LineDiff
+
+if TYPE_CHECKING:  # the estimator loads after the first frame, with the first plan
+    from tui.core.plan import PlanResult
 
 SEGMENTS = (
     ("weights", t("Weights", "重み"), "$primary"),
@@ -86,8 +87,10 @@ class VramPanel(Widget):
         if self.border_title != title:  # setting it repaints the whole panel
             self.border_title = title
         r = self.result
-        if r is None:
-            return Content(self.tr("resolving the model…", "モデルを確認中…"))
+        if r is None:  # the first frame: the first plan follows it
+            return Content.styled(self.tr("estimating…", "見積もり中…"), "$text-muted")
+        from tui.core.memory_model import PROVENANCE_MARK, PROVENANCE_TEXT
+
         est = r.estimate
         if est is None:
             reasons = [f.message.get(self.lang) for f in r.findings if f.level == "error"]
@@ -188,6 +191,8 @@ def verdict_line(
     """The verdict with its state's mark, bilingual name and colour; the detail after the
     state is the estimator's own sentence, in `lang` (`known`: the findings' messages, one of
     which can be the reason)."""
+    from tui.core.estimate_text import bilingual
+
     mark, style = VERDICT_STYLE.get(state, VERDICT_STYLE["wont_start"])
     label = STATE_TEXT.get(state, STATE_TEXT["wont_start"]).get(lang)
     detail = sentence.split(": ", 1)[1] if ": " in sentence else sentence
