@@ -125,6 +125,7 @@ class VllmTuiApp(AppState):
         down nor, finishing first, recompose the GPU panel inside it. Textual drops a frame
         drawn while a batch is open (a recompose), so the screen is painted again."""
         self.first_frame.set()
+        startup.first_frame_drawn()
         self.screen.refresh()
 
     @work(thread=True, exclusive=True, group="gpus", exit_on_error=False)

@@ -60,6 +60,13 @@ def _freeze_imports() -> None:
         gc.freeze()
 
 
+def first_frame_drawn() -> None:
+    """Collection resumes (paused by the app's command for start-up: tui.gc_pause)."""
+    from tui import gc_pause
+
+    gc_pause.resume()
+
+
 def probe(services: Services) -> GpusProbed:
     return GpusProbed(services.probe(), tuple(services.cached_models()))
 

@@ -95,15 +95,23 @@ def _dispatch(args: list[str]) -> int:
     if args and not args[0].startswith("-"):
         name = args[0]
         if name not in SUBCOMMANDS and _looks_like_model(name):
-            from tui.cli.app_cmd import main as app_main  # `vllm-tui MODEL`, as `vllm serve MODEL`
-
-            return app_main(args)
+            return _app(args)  # `vllm-tui MODEL`, as `vllm serve MODEL`
         if name not in SUBCOMMANDS:
             raise UserError(f"unknown subcommand {name!r} (one of: {', '.join(SUBCOMMANDS)})")
         import importlib
 
         module = importlib.import_module(SUBCOMMANDS[name][0])
         return int(module.main(name, args[1:]) or 0)
-    from tui.cli.app_cmd import main as app_main
+    return _app(args)
 
-    return app_main(args)
+
+def _app(args: list[str]) -> int:
+    from tui import gc_pause
+
+    gc_pause.pause()  # until the first frame (see tui.gc_pause)
+    try:
+        from tui.cli.app_cmd import main as app_main
+
+        return app_main(args)
+    finally:
+        gc_pause.resume()  # an app that never drew (bad input, an error) collects again
