@@ -27,14 +27,25 @@ DEFERRED = (
     "tui.screens.modals",
     "tui.core.logparse",  # the log parser and the diagnoser load where a log is read
     "tui.core.diagnose",
+    # the estimator, the checks and what only the first plan or a keystroke needs
+    "tui.core.plan",
+    "tui.core.estimate",
+    "tui.core.checks",
+    "tui.core.validate",
+    "tui.core.multinode",
+    "tui.core.arch_catalog",
+    "tui.core.weights",
+    "tui.core.commands",
+    "tui.screens.flag_jump",
 )
 
 
-def test_importing_the_app_and_building_its_services_loads_no_adapter():
+def test_importing_the_app_its_first_screen_and_its_services_loads_no_adapter_nor_estimator():
     code = (
         "import json, sys\n"
         "from tui.app import make_app\n"
         "from tui.adapters.services import Services\n"
+        "import tui.screens.configure\n"
         "Services.demo_services(); Services.real()\n"
         f"print(json.dumps([m for m in {DEFERRED!r} if m in sys.modules]))"
     )
@@ -61,3 +72,95 @@ async def test_start_up_work_waits_for_the_first_frame():
         await settle(app, pilot)
         assert app.facts is not None and app.snapshot is not None
     assert sorted(seen) == [("model", True), ("probe", True)]
+
+
+async def test_the_first_frame_is_drawn_before_the_first_plan(monkeypatch):
+    """The estimator runs once the first frame is on screen; until then the panels say they
+    are estimating and checking (never "no problems found" for checks that have not run)."""
+    import textual._compositor as compositor
+
+    from tui import planning
+    from tui.widgets.findings_panel import FindingsPanel
+    from tui.widgets.vram_panel import VramPanel
+
+    order: list[str] = []
+    panels: list[tuple[str, str]] = []
+    render, current_plan = compositor.Compositor.render_update, planning.current_plan
+
+    def rendered(self, *args, **kwargs):
+        if "render" not in order:
+            screen = app.screen
+            vram = screen.query_one(VramPanel)
+            checks = screen.query_one(FindingsPanel)
+            panels.append((str(vram.render()), str(checks.get_option_at_index(0).prompt)))
+        order.append("render")
+        return render(self, *args, **kwargs)
+
+    def planned(the_app):
+        order.append("plan")
+        return current_plan(the_app)
+
+    monkeypatch.setattr(compositor.Compositor, "render_update", rendered)
+    monkeypatch.setattr(planning, "current_plan", planned)
+    app = make_app(services=services(), model="Qwen/Qwen3-8B")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        assert "KV tokens" in str(app.screen.query_one(VramPanel).render())
+    assert order.index("render") < order.index("plan")
+    assert panels[0] == ("estimating…", "checking…")
+
+
+def test_the_app_command_pauses_the_collector_only_until_it_is_done(monkeypatch):
+    """`vllm-tui` pauses the cyclic GC for start-up (tui.gc_pause); whatever happens (here a
+    bad argument: exit 2 before any frame) collection is on again afterwards."""
+    import gc
+
+    from tui import gc_pause
+    from tui.cli import main
+
+    assert gc.isenabled()
+    seen = []
+    monkeypatch.setattr("tui.cli.app_cmd.main", lambda args: seen.append(gc.isenabled()) or 2)
+    assert main(["--demo"]) == 2
+    assert seen == [False] and gc.isenabled() and not gc_pause.paused()
+
+
+async def test_the_first_frame_resumes_a_paused_collector():
+    import gc
+
+    from tui import gc_pause
+
+    gc_pause.pause()
+    try:
+        assert not gc.isenabled()
+        app = make_app(services=services(), model="Qwen/Qwen3-8B")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            assert gc.isenabled() and not gc_pause.paused()
+    finally:
+        gc_pause.resume()
+        gc.enable()
+
+
+def test_a_collector_someone_else_disabled_stays_disabled():
+    import gc
+
+    from tui import gc_pause
+
+    gc.disable()
+    try:
+        gc_pause.pause()
+        gc_pause.resume()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+async def test_model_suggestions_load_the_catalog_on_the_first_keystroke():
+    from tui.widgets.model_panel import ModelSuggester
+
+    suggester = ModelSuggester(("qwen/my-local-finetune",))
+    assert suggester._ids is None  # nothing read at start-up
+    assert await suggester.get_suggestion("qwen/qwen3-8") == "Qwen/Qwen3-8B"
+    assert await suggester.get_suggestion("qwen/") == "qwen/my-local-finetune"  # the cache first
+    assert await suggester.get_suggestion("no-such-org/") is None
