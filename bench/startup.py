@@ -206,6 +206,14 @@ import asyncio
 asyncio.run(main())
 """
 
+TTY_CLI = r"""
+import sys
+from tui.cli import main
+sys.exit(main(["--demo", "--model", "Qwen/Qwen3-8B"]))
+"""
+"""The app as a user starts it (`vllm-tui --demo --model Qwen/Qwen3-8B`): the command's own
+start-up (its collector pause, argument parsing) is part of what the user waits for."""
+
 TTY_HELLO = r"""
 import sys
 from textual.app import App
@@ -337,12 +345,20 @@ class Tty:
         os.close(self.master)
 
 
-def tty_first_frame(code: str, marker: str, size: tuple[int, int]) -> tuple[float, int]:
-    """Seconds from spawn to `marker` on screen, and bytes written by then."""
+def tty_first_frame(
+    code: str, marker: str, size: tuple[int, int], then: str | None = None
+) -> tuple[float, int, float]:
+    """Seconds from spawn to `marker` on screen, bytes written until the screen is quiet, and
+    seconds from spawn to `then` (what the stages after the first frame bring) or 0."""
     tty = Tty(code, size, (tempfile.mktemp(),))
     try:
-        took, count = tty.until(marker)
-        return time.perf_counter() - tty.t0, count + tty.quiet(0.5)
+        tty.until(marker)
+        first = time.perf_counter() - tty.t0
+        later, count = 0.0, 0
+        if then is not None:
+            _, count = tty.until(then)
+            later = time.perf_counter() - tty.t0
+        return first, count + tty.quiet(0.5), later
     finally:
         tty.close()
 
@@ -375,18 +391,25 @@ def tty_keystrokes(
 def terminal_main(size: tuple[int, int]) -> int:
     n = int(os.environ.get("N", "5"))
     med = statistics.median
-    tty_first_frame(TTY_APP, "max-model-len", size)  # warm-up: fills the bytecode cache
+    tty_first_frame(TTY_CLI, "max-model-len", size)  # warm-up: fills the bytecode cache
+    tty_first_frame(TTY_APP, "max-model-len", size)
     tty_first_frame(TTY_HELLO, "hello world", size)
-    app_ff: list[tuple[float, int]] = []
-    hello_ff: list[tuple[float, int]] = []
+    app_ff: list[tuple[float, int, float]] = []
+    hello_ff: list[tuple[float, int, float]] = []
     for _ in range(n):  # interleaved, so a slow spell of the machine hits both sides alike
-        app_ff.append(tty_first_frame(TTY_APP, "max-model-len", size))
+        app_ff.append(tty_first_frame(TTY_CLI, "max-model-len", size, then="KV tokens"))
         hello_ff.append(tty_first_frame(TTY_HELLO, "hello world", size))
-    a, h = med(t for t, _ in app_ff), med(t for t, _ in hello_ff)
+    a, h = med(r[0] for r in app_ff), med(r[0] for r in hello_ff)
+    full = med(r[2] for r in app_ff)
     print(f"real terminal (pty {size[0]}x{size[1]}, median of {n})")
     print(
-        f"  first frame: vllm-tui {a * 1000:.0f} ms ({med(b for _, b in app_ff) / 1024:.0f} KB), "
+        f"  first frame (layout + the guide's flags): vllm-tui {a * 1000:.0f} ms, "
         f"bare hello world {h * 1000:.0f} ms  ratio {a / h:.2f}x"
+    )
+    print(
+        f"  the first estimate on screen (VRAM figures, checks, command): {full * 1000:.0f} ms "
+        f"({full / h:.2f}x hello world); {med(r[1] for r in app_ff) / 1024:.0f} KB written "
+        "by the time the screen is quiet"
     )
     values = ("65536", "32768")
     app_keys: list[tuple[float, int]] = []
