@@ -3,8 +3,9 @@
 Start-up builds tens of thousands of long-lived objects (Textual's modules and stylesheet, the
 flag catalog, the widgets) and frees almost none, so the collections it triggers scan them for
 nothing, some 15 ms of the first frame. The app's command pauses the collector before it
-imports Textual; the first frame freezes what start-up built (the collector never scans it
-again) and resumes collection. Nothing else pauses it: importing `tui` leaves it alone.
+imports Textual and the first frame resumes it. What the imports built is frozen once, by
+`make_app` (tui.startup); what the first screen built is collected as usual from then on.
+Nothing else pauses it: importing `tui` leaves it alone.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ def pause() -> None:
 
 
 def resume() -> None:
-    """Freeze what start-up built and collect again (only if `pause` stopped collection)."""
+    """Collect again (only if `pause` stopped collection)."""
     global _paused
     if _paused:
         _paused = False
-        gc.freeze()
         gc.enable()
 
 

@@ -64,7 +64,7 @@ class ConfigureScreen(Screen[None]):
     BINDINGS = bindings("configure")
     BINDINGS_SCOPE = "configure"
     app = getters.app(VllmTuiApp)
-    COMMANDS = Screen.COMMANDS | {lambda: _flag_jump()}
+    COMMANDS = Screen.COMMANDS | {_flag_jump}
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -158,8 +158,9 @@ class ConfigureScreen(Screen[None]):
         help_pane.extra_options = app.extra_options
 
     def _first_plan(self) -> None:
+        # The inputs are on screen already; a change since then has its own _apply queued.
         if not self._pending:
-            self._apply()
+            self._apply_plan()
 
     def _apply_plan(self) -> None:
         from tui.core.checks import screen_findings
