@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tui.core.logparse import bounded_lines, clean_line, may_matter  # noqa: E402
-from tui.core.runstate import replay  # noqa: E402
+from tui.core.reducer import replay  # noqa: E402
 
 
 def real_lines() -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 from tui.core.diagnose import Diagnosis, diagnose, fix_from_dict, set_fix
 from tui.core.fix import Fix
 from tui.core.logparse import clean_line, split_line
-from tui.core.runstate import replay
+from tui.core.reducer import replay
 
 FAILURES = Path(__file__).parents[1] / "data" / "failures"
 

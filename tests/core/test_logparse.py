@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from tui.core.diagnose import diagnose
 from tui.core.logparse import LogParser, clean_line, parse_memory, parse_throughput, split_line
-from tui.core.runstate import RunState, process_exited, reduce, replay
+from tui.core.reducer import reduce, replay
+from tui.core.runstate import RunState, process_exited
 
 DATA = Path(__file__).parents[1] / "data"
 CASES = json.loads((DATA / "vllm-memory-cases.dev.json").read_text())

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from tui.adapters import http, runs
 from tui.core.logparse import Event, LogParser, Phase
 from tui.core.metrics import MetricsSample, Scrape, parse_scrape, sample
-from tui.core.runstate import RunState, health_ok, port_taken, process_exited, reduce
+from tui.core.reducer import reduce
+from tui.core.runstate import RunState, health_ok, port_taken, process_exited
 
 
 @dataclass(frozen=True)

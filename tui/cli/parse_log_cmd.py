@@ -15,7 +15,7 @@ def main(_name: str, argv: Sequence[str]) -> int:
     parser.add_argument("--json", action="store_true")
     ns = parser.parse_args(list(argv))
     from tui.core.logparse import bounded_lines
-    from tui.core.runstate import replay
+    from tui.core.reducer import replay
 
     if ns.file == "-":
         import sys

@@ -1,4 +1,6 @@
-"""Run state: a pure reducer from log events (and process facts) to what the UI shows.
+"""Run state: what the UI shows of a run, and the process facts that move it (its exit, a
+port held by someone else, /health answering). The log's events are folded in by
+tui.core.reducer, which loads with the first log line, not with the app's first frame.
 
 state: "starting" -> "ready" (our own process listens and /health answers) -> "stopped";
 or "failed" as soon as a fatal error is logged, even if the process keeps running (a hung
@@ -9,25 +11,12 @@ stop requested by vllm-tui, or a clean exit 0 after serving, is "stopped".
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-# The events only: the parser and the diagnoser (their compiled patterns) load where a log
-# is read (`replay`, the session's follower), not with the state the first frame needs.
-from tui.core.logparse_events import (
-    ErrorSeen,
-    Event,
-    Listening,
-    MemoryReport,
-    Phase,
-    Throughput,
-    VersionSeen,
-)
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the events and the diagnoser load with the first log line (tui.core.reducer)
     from tui.core.diagnose import Diagnosis
+    from tui.core.logparse_events import Throughput
 
 MAX_SAMPLES = 720  # two hours of 10-second stats lines
 
@@ -118,55 +107,6 @@ class RunState:
         }
 
 
-def reduce(state: RunState, event: Event) -> RunState:
-    """One event applied to the state (pure)."""
-    if isinstance(event, Phase):
-        # Phases are kept in first-seen order (their order differs between versions and
-        # devices); a repeated phase only updates its progress.
-        phases = list(state.phases)
-        for i, p in enumerate(phases):
-            if p.name == event.name:
-                progress = event.progress if event.progress is not None else p.progress
-                phases[i] = PhaseState(p.name, progress, event.line_no)
-                break
-        else:
-            phases.append(PhaseState(event.name, event.progress, event.line_no))
-        new = replace(state, phases=tuple(phases), current_phase=event.name)
-        if event.name == "api_ready" and event.progress == 1.0 and state.state == "starting":
-            new = replace(new, state="ready", reached_ready=True)
-        if event.name == "shutdown" and state.state in ("ready", "starting"):
-            new = replace(new, state="stopping")
-        return new
-    if isinstance(event, MemoryReport):
-        merged = dict(state.memory) | event.values
-        return replace(state, memory=tuple(sorted(merged.items())))
-    if isinstance(event, Throughput):
-        samples = (*state.throughput, event)[-MAX_SAMPLES:]
-        return replace(state, throughput=samples)
-    if isinstance(event, ErrorSeen):
-        errors = (*state.errors, event.diagnosis)[-50:]
-        new_state = (
-            "failed"
-            if event.diagnosis.fatal
-            and state.state in ("starting", "ready")
-            and _fatal_now(state, event.diagnosis)
-            else state.state
-        )
-        return replace(state, errors=errors, state=new_state)
-    if isinstance(event, VersionSeen):
-        return replace(state, vllm_version=state.vllm_version or event.version)
-    if isinstance(event, Listening):
-        return replace(state, url=event.url)
-    return state
-
-
-def _fatal_now(state: RunState, diag: Diagnosis) -> bool:
-    # Once serving, an OOM in one request or a bad client call is not a startup failure.
-    if state.state == "ready":
-        return diag.kind in ("engine_failed",)
-    return True
-
-
 def process_exited(state: RunState, code: int | None, *, stop_requested: bool = False) -> RunState:
     """The server process ended (`code` None: it vanished without an exit record).
 
@@ -206,28 +146,3 @@ def port_taken(state: RunState, port: int | None) -> RunState:
 def health_ok(state: RunState) -> RunState:
     """GET /health answered 200: the server is ready whatever the log said."""
     return replace(state, state="ready") if state.state == "starting" else state
-
-
-def replay(lines: Iterable[str], state: RunState | None = None) -> RunState:
-    """Rebuild the state from a whole log (attach, parse-log, demo)."""
-    from tui.core.logparse import LogParser, parse_throughput
-
-    parser = LogParser()
-    st = state or RunState()
-    # Stats lines are most of a long log and only the last MAX_SAMPLES are kept: they are read
-    # at the end (no other event reads the samples, so the result is the same as in order).
-    stats: deque[Throughput | tuple[int, str]] = deque(maxlen=MAX_SAMPLES)
-    for raw in lines:
-        events, text = parser.scan(raw)
-        if text is not None:
-            stats.append((parser.line_no, text))
-            continue
-        for ev in events:
-            if isinstance(ev, Throughput):
-                stats.append(ev)
-            else:
-                st = reduce(st, ev)
-    window = tuple(s if isinstance(s, Throughput) else parse_throughput(s[1], s[0]) for s in stats)
-    if window:
-        st = replace(st, throughput=(*st.throughput, *window)[-MAX_SAMPLES:])
-    return replace(st, lines=parser.line_no)
