@@ -242,7 +242,7 @@ async def test_the_app_finds_the_real_cluster_and_shows_it(
     from textual.widgets import Static
 
     from tests.app.app_helpers import services, settle
-    from tui.adapters.services import DEMO_INSTALL
+    from tui.adapters.replay import DEMO_INSTALL
     from tui.app import make_app
 
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster)

@@ -5,14 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tui.adapters.gpus import GpuSnapshot
-from tui.adapters.services import (
-    DEMO_INSTALL,
-    ReplayLauncher,
-    Services,
-    demo_log_lines,
-    demo_snapshot,
-    no_gpu_snapshot,
-)
+from tui.adapters.replay import DEMO_INSTALL, demo_log_lines, demo_snapshot
+from tui.adapters.services import ReplayLauncher, Services, no_gpu_snapshot
 from tui.app import VllmTuiApp, make_app
 
 

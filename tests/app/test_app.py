@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from tui.adapters.services import demo_snapshot
+from tui.adapters.replay import demo_snapshot
 from tui.app import make_app
 from tui.core.gpu_catalog import GiB
 from tui.screens.configure import ConfigureScreen

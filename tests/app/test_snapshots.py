@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.adapters.services import demo_snapshot
+from tui.adapters.replay import demo_snapshot
 from tui.app import make_app
 
 from .app_helpers import planning_services, services, settle
