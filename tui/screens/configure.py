@@ -13,7 +13,7 @@ from textual.command import Provider
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Input
 
 from tui.app import VllmTuiApp
 from tui.bindings import apply_language, bindings
@@ -35,6 +35,7 @@ from tui.widgets.flag_help import FlagHelp, FlagHelpPopup
 from tui.widgets.flag_list import FlagList
 from tui.widgets.gpu_panel import GpuPanel
 from tui.widgets.model_panel import ModelPanel
+from tui.widgets.title_bar import FooterSlot, TitleBar
 from tui.widgets.vram_panel import VramPanel
 
 if TYPE_CHECKING:  # the estimator and the checks load after the first frame
@@ -68,7 +69,7 @@ class ConfigureScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         app = self.app
-        yield Header()
+        yield TitleBar()
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield GpuPanel(id="gpus")
@@ -79,7 +80,7 @@ class ConfigureScreen(Screen[None]):
                 yield FindingsPanel(id="findings")
                 yield FlagHelp(id="help")
                 yield CommandPreview(id="preview")
-        yield Footer()
+        yield FooterSlot()  # the Footer follows the first frame (tui.widgets.title_bar)
 
     def on_mount(self) -> None:
         app = self.app
@@ -161,6 +162,11 @@ class ConfigureScreen(Screen[None]):
         # The inputs are on screen already; a change since then has its own _apply queued.
         if not self._pending:
             self._apply_plan()
+        self.call_after_refresh(self._fill_footer)
+
+    def _fill_footer(self) -> None:
+        for slot in self.query(FooterSlot):
+            slot.fill()
 
     def _apply_plan(self) -> None:
         from tui.core.checks import screen_findings

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from tui.adapters.watcher import Update
 from tui.app import VllmTuiApp
@@ -29,6 +29,7 @@ from tui.widgets.memory_compare import MemoryCompare
 from tui.widgets.phase_bar import PhaseBar
 from tui.widgets.server_log import ServerLog
 from tui.widgets.throughput_panel import ThroughputPanel
+from tui.widgets.title_bar import TitleBar
 
 STATE_JA = {
     "starting": "起動中",
@@ -77,7 +78,7 @@ class MonitorScreen(Screen[None]):
         app = self.app
         lang = app.lang
         lora = bool(app.config.get("allow_runtime_lora_updating") or app.config.get("enable_lora"))
-        yield Header()
+        yield TitleBar()
         if self.compact:
             with TabbedContent(id="monitor-tabs"):
                 with TabPane(app.t("Server", "サーバー"), id="tab-server"), VerticalScroll():

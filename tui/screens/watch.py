@@ -16,7 +16,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from tui.adapters.remote import RemoteServer, normalize_url, read_api_key
 from tui.adapters.remote_hub import RemoteRun, RemoteWatcher, WatchHub
@@ -26,6 +26,7 @@ from tui.core.errors import UserError
 from tui.core.watchstate import WatchSample
 from tui.screens.modals import Dialog
 from tui.widgets.server_table import ServerTable
+from tui.widgets.title_bar import TitleBar
 
 HELP = t(
     "Read from each server's HTTP API. Enter: its monitor. Startup memory report: "
@@ -53,7 +54,7 @@ class WatchScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         lang = _lang(self.app)
-        yield Header()
+        yield TitleBar()
         with Vertical(id="watch-main"):
             yield Static(HELP.get(lang), id="watch-help")
             yield ServerTable(lang=lang, id="servers")
