@@ -164,3 +164,22 @@ async def test_model_suggestions_load_the_catalog_on_the_first_keystroke():
     assert await suggester.get_suggestion("qwen/qwen3-8") == "Qwen/Qwen3-8B"
     assert await suggester.get_suggestion("qwen/") == "qwen/my-local-finetune"  # the cache first
     assert await suggester.get_suggestion("no-such-org/") is None
+
+
+async def test_resolving_a_model_says_so_in_the_panel_without_covering_it():
+    """While the model's facts are looked up the panel says "resolving…" under the field the
+    user may be typing in. (Its reactive was once named `loading`, which is Textual's own:
+    that mounted a LoadingIndicator over the whole panel, field included, on every start.)"""
+    from textual.widgets import Input, LoadingIndicator, Static
+
+    from tui.widgets.model_panel import ModelPanel
+
+    app = make_app(services=services(), model="Qwen/Qwen3-8B")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        panel = app.screen.query_one(ModelPanel)
+        app.model_loading = True
+        await pilot.pause()
+        assert "resolving…" in str(panel.query_one("#facts", Static).render())
+        assert not panel.query(LoadingIndicator)
+        assert panel.query_one(Input).region.height == 1

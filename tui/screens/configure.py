@@ -146,7 +146,7 @@ class ConfigureScreen(Screen[None]):
         model.model = app.config.model
         model.facts = app.facts
         model.error = app.model_error
-        model.loading = app.model_loading
+        model.resolving = app.model_loading
         model.cached = app.cached_models
         model.lang = app.lang
         form = self.query_one(FlagForm)

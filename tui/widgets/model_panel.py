@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
@@ -20,7 +21,10 @@ if TYPE_CHECKING:  # the facts arrive after the first frame, and their modules w
 
 class ModelSuggester(Suggester):
     """Models in the local HF cache first, then the built-in catalog (read on the first
-    keystroke, not with the first frame)."""
+    keystroke, not with the first frame). The panel attaches it when the field gets focus:
+    Textual asks a suggester about every value the field is given, and the model the app
+    starts with would otherwise load the catalog inside the first frame for a suggestion
+    nobody sees (an unfocused field shows none)."""
 
     def __init__(self, cached: tuple[str, ...] = ()) -> None:
         super().__init__(use_cache=True, case_sensitive=False)
@@ -110,7 +114,9 @@ class ModelPanel(Vertical):
     """Models in the local HF cache (suggested before the built-in catalog)."""
     facts: reactive[ModelFacts | None] = reactive(None)
     error: reactive[str | None] = reactive(None)
-    loading: reactive[bool] = reactive(False)
+    resolving: reactive[bool] = reactive(False)
+    """The model's facts are being looked up (not Textual's `loading`, which would cover the
+    panel, field included, with a LoadingIndicator)."""
     lang: reactive[str] = reactive("en")
 
     def compose(self) -> ComposeResult:
@@ -118,7 +124,6 @@ class ModelPanel(Vertical):
         yield Input(
             value=self.model,
             placeholder="HF id (Qwen/Qwen3-8B) or /path/to/model",
-            suggester=self._suggester(),
             id="model-input",
             compact=True,
         )
@@ -136,8 +141,15 @@ class ModelPanel(Vertical):
 
     def watch_cached(self) -> None:
         if self.is_mounted:
-            self.query_one("#model-input", Input).suggester = self._suggester()
+            field = self.query_one("#model-input", Input)
+            if field.suggester is not None:
+                field.suggester = self._suggester()
             self.border_title = self._title()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        field = self.query_one("#model-input", Input)
+        if event.widget is field and field.suggester is None:
+            field.suggester = self._suggester()
 
     def _suggester(self) -> ModelSuggester:
         return ModelSuggester(tuple(self.cached))
@@ -161,7 +173,7 @@ class ModelPanel(Vertical):
     def watch_error(self) -> None:
         self._refresh_facts()
 
-    def watch_loading(self) -> None:
+    def watch_resolving(self) -> None:
         self._refresh_facts()
 
     def _refresh_facts(self) -> None:
@@ -170,11 +182,11 @@ class ModelPanel(Vertical):
         self.set_class(self.error is not None, "-error")
         text = (
             t("resolving…", "調べています…").get(self.lang)
-            if self.loading
+            if self.resolving
             else self.error or (facts_text(self.facts, self.lang) if self.facts else "")
         )
         typed = self.query_one("#model-input", Input).value.strip()
-        if typed and typed != self.model and not self.loading:
+        if typed and typed != self.model and not self.resolving:
             text = (
                 t(
                     f"Enter to apply (the facts below are still for {self.model})",
