@@ -14,7 +14,6 @@ from __future__ import annotations
 from textual import events
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Footer
 
 ICON = "⭘"
 ICON_CELLS = 8  # Header's icon: width 8, padding 0 1
@@ -66,8 +65,14 @@ class FooterSlot(Widget):
 
     def fill(self) -> None:
         """The Footer takes this row (in one batch: the screen is never a row short)."""
+        from textual.widgets import Footer
+
         if not self.is_attached:
             return
+        screen = self.screen
         with self.app.batch_update():
-            self.screen.mount(Footer())
+            screen.mount(Footer())
             self.remove()
+        # A Footer lists the keys when told the bindings changed; nothing else may say so
+        # once start-up is over (in a real terminal it then stayed empty).
+        screen.call_after_refresh(screen.refresh_bindings)
