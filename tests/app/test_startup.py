@@ -4,6 +4,7 @@ start-up work (NVML, the HF cache, the vLLM, the model's facts) runs after that 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -27,6 +28,9 @@ DEFERRED = (
     "tui.screens.modals",
     "tui.core.logparse",  # the log parser and the diagnoser load where a log is read
     "tui.core.diagnose",
+    "tui.core.logparse_events",  # ...and the events, with the reducer (an empty RunState needs none)
+    "tui.core.reducer",
+    "tui.adapters.replay",  # the demo's twins: at the first probe or launch
     # the estimator, the checks and what only the first plan or a keystroke needs
     "tui.core.plan",
     "tui.core.estimate",
@@ -34,6 +38,7 @@ DEFERRED = (
     "tui.core.validate",
     "tui.core.multinode",
     "tui.core.arch_catalog",
+    "tui.core.model_facts",
     "tui.core.weights",
     "tui.core.commands",
     "tui.screens.flag_jump",
@@ -51,6 +56,47 @@ def test_importing_the_app_its_first_screen_and_its_services_loads_no_adapter_no
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+FIRST_FRAME = """
+import asyncio, json, sys
+import textual._compositor as compositor
+from tui.adapters.services import Services
+from tui.app import make_app
+
+loaded = []
+render = compositor.Compositor.render_update
+
+
+def first_render(self, *args, **kwargs):
+    if not loaded:
+        loaded.append([m for m in DEFERRED if m in sys.modules])
+    return render(self, *args, **kwargs)
+
+
+compositor.Compositor.render_update = first_render
+
+
+async def main():
+    app = make_app(services=Services.demo_services(), model="Qwen/Qwen3-8B")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+
+
+asyncio.run(main())
+print(json.dumps(loaded[0]))
+"""
+
+
+def test_running_the_app_to_its_first_frame_loads_none_of_it(tmp_path):
+    """Not only the imports: what runs before the first frame is drawn (mounting, the model
+    field being given the app's model, the first focus) loads none of the deferred modules."""
+    code = f"DEFERRED = {DEFERRED!r}\n" + FIRST_FRAME
+    env = {**os.environ, "VLLM_TUI_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert json.loads(out.stdout.splitlines()[-1]) == []
 
 
 async def test_start_up_work_waits_for_the_first_frame():

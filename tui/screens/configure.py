@@ -114,6 +114,7 @@ class ConfigureScreen(Screen[None]):
         self.set_interval(5, self._recheck_port)
         self._cluster_probed_for: str | None = None
         self._pending = False
+        self._planned = False
         self._apply_inputs()
         self._layout_form()
         self.call_after_refresh(self._first_plan)
@@ -127,6 +128,7 @@ class ConfigureScreen(Screen[None]):
     def _apply(self) -> None:
         """Everything from the app's state: the inputs, then the plan and what it decides."""
         self._pending = False
+        self._planned = False
         self._apply_inputs()
         self._apply_plan()
 
@@ -159,8 +161,9 @@ class ConfigureScreen(Screen[None]):
         help_pane.extra_options = app.extra_options
 
     def _first_plan(self) -> None:
-        # The inputs are on screen already; a change since then has its own _apply queued.
-        if not self._pending:
+        # The inputs are on screen already. A change since then (the start-up workers report
+        # once the first frame is up) has its own _apply queued, or has planned already.
+        if not self._pending and not self._planned:
             self._apply_plan()
         self.call_after_refresh(self._fill_footer)
 
@@ -171,6 +174,7 @@ class ConfigureScreen(Screen[None]):
     def _apply_plan(self) -> None:
         from tui.core.checks import screen_findings
 
+        self._planned = True
         app = self.app
         self._watch_port()
         self._maybe_probe_cluster()

@@ -21,10 +21,10 @@ if TYPE_CHECKING:  # the facts arrive after the first frame, and their modules w
 
 class ModelSuggester(Suggester):
     """Models in the local HF cache first, then the built-in catalog (read on the first
-    keystroke, not with the first frame). The panel attaches it when the field gets focus:
-    Textual asks a suggester about every value the field is given, and the model the app
-    starts with would otherwise load the catalog inside the first frame for a suggestion
-    nobody sees (an unfocused field shows none)."""
+    keystroke, not with the first frame). Textual asks a suggester about every value the
+    field is given, so the panel attaches it when the field gets focus and holds it back
+    while it sets the app's model: the model the app starts with would otherwise load the
+    catalog inside the first frame for a suggestion nobody typed."""
 
     def __init__(self, cached: tuple[str, ...] = ()) -> None:
         super().__init__(use_cache=True, case_sensitive=False)
@@ -136,7 +136,10 @@ class ModelPanel(Vertical):
         if self.is_mounted:
             field = self.query_one("#model-input", Input)
             if field.value != value:
+                # The app's model, not typing: Textual would ask the suggester about it.
+                suggester, field.suggester = field.suggester, None
                 field.value = value
+                field.suggester = suggester
             self._refresh_facts()
 
     def watch_cached(self) -> None:
