@@ -66,3 +66,50 @@ async def test_f7_dialog_shows_provenance_and_the_verdict():
         assert "derived from vLLM's code" in cells and "guess with band" in cells
         verdict = str(app.screen.query_one("#why-verdict", Static).render())
         assert est is not None and est.verdict.split(":")[0] in verdict
+
+
+async def test_the_panel_measures_its_height_at_the_width_it_is_laid_out_for():
+    """Textual asks a panel's content height for the width it is about to give it. Measured
+    with the bar drawn for the width the panel had, a narrower column got a bar that wrapped
+    into two lines and a blank row at the panel's foot (seen when the breakpoint class came
+    after the first estimate, behind a dialog opened meanwhile)."""
+    from textual.geometry import Size
+
+    app = PanelApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(VramPanel)
+        panel.result = result_for(8192)
+        await pilot.pause()
+        wide = panel.size.width
+        for width in (wide - 30, wide - 50, wide):
+            height = panel.get_content_height(Size(120, 40), Size(120, 40), width)
+            panel.styles.width = width + 4  # border and padding
+            await pilot.pause()
+            assert panel.size.width == width
+            assert height == len(panel.render().wrap(width)), width
+
+
+async def test_the_phase_bar_measures_its_height_at_the_width_it_is_laid_out_for():
+    """The monitor's start-up bar is drawn to its width as well (the same measurement)."""
+    from textual.geometry import Size
+
+    from tui.core.runstate import RunState
+    from tui.widgets.phase_bar import PhaseBar
+
+    class BarApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PhaseBar()
+
+    app = BarApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        bar = app.query_one(PhaseBar)
+        bar.state = RunState()
+        bar.live_progress = ("load_weights", 0.5)
+        await pilot.pause()
+        wide = bar.size.width
+        for width in (48, 60, wide):
+            height = bar.get_content_height(Size(120, 20), Size(120, 20), width)
+            bar.styles.width = width + 4
+            await pilot.pause()
+            assert bar.size.width == width
+            assert height == len(bar.render().wrap(width)), width

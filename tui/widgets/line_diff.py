@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.content import Content
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.widget import Widget
 
 
@@ -45,3 +45,21 @@ class LineDiff:
         changed = [y for y, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
         if changed:
             widget.refresh(*(Region(0, y, width, 1) for y in changed))
+
+
+class DrawnToWidth(Widget):
+    """A widget whose content is drawn to its width (a bar): `drawn_width()` is the width it
+    is being measured for while Textual lays it out, else its width. Measured at the width it
+    still had, a narrower column got a wrapped bar: a row too many, blank at the foot."""
+
+    _layout_width: int | None = None
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        self._layout_width = width
+        try:
+            return super().get_content_height(container, viewport, width)
+        finally:
+            self._layout_width = None
+
+    def drawn_width(self) -> int:
+        return self._layout_width or self.size.width

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from tui.core.runstate import RunState
+from tui.widgets.line_diff import DrawnToWidth
 
 LABELS = {
     "config": ("config", "設定"),
@@ -37,7 +37,7 @@ STATE_STYLE = {
 }
 
 
-class PhaseBar(Widget):
+class PhaseBar(DrawnToWidth):
     DEFAULT_CSS = """
     PhaseBar { height: auto; border: round $primary 40%; border-title-color: $primary; padding: 0 1; }
     """
@@ -79,7 +79,7 @@ class PhaseBar(Widget):
         elif st.phase is not None:
             progress = st.phase.progress
         if st.state == "starting" and name:
-            width = max(10, min(40, self.size.width - 30))
+            width = max(10, min(40, self.drawn_width() - 30))
             filled = int(width * (progress or 0))
             parts += [
                 "\n",

@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from tui.core.catalog.spec import Text, t
 from tui.core.gpu_catalog import GiB
-from tui.widgets.line_diff import LineDiff
+from tui.widgets.line_diff import DrawnToWidth, LineDiff
 
 if TYPE_CHECKING:  # the estimator loads after the first frame, with the first plan
     from tui.core.plan import PlanResult
@@ -57,7 +56,7 @@ def bar(result: PlanResult, width: int) -> Content:
     return Content.assemble(*parts).truncate(width)
 
 
-class VramPanel(Widget):
+class VramPanel(DrawnToWidth):
     DEFAULT_CSS = """
     VramPanel { height: auto; min-height: 8; border: round $primary 40%; border-title-color: $primary; padding: 0 1; }
     VramPanel.-fails { border: round $error; }
@@ -98,7 +97,7 @@ class VramPanel(Widget):
                 (self.tr("No estimate: ", "見積もりなし: "), "bold $error"),
                 "; ".join(reasons) or self.tr("waiting for a model", "モデルを待っています"),
             )
-        width = max(10, self.size.width - 2)
+        width = max(10, self.drawn_width() - 2)
 
         def gib(b: float) -> str:
             return f"{b / GiB:.1f}"
