@@ -40,11 +40,39 @@ def app(model: str = "Qwen/Qwen3-8B", **kw) -> VllmTuiApp:
 
 
 async def settle(app: VllmTuiApp, pilot) -> None:
-    """Wait until start-up workers are done and the screen has refreshed (a run's follower
-    lasts as long as the run, so it is not waited for)."""
+    """Wait until start-up is over: the workers are done (a run's follower lasts as long as
+    the run, so it is not waited for), the footer that follows the first frame lists its
+    keys, and the layout has stopped changing (a loaded machine reaches it later)."""
     await app.workers.wait_for_complete([w for w in app.workers if w.group != "follow"])
+    last = None
+    for _ in range(100):
+        await pilot.pause()
+        now = layout_of(app)
+        if now == last and footer_ready(app):
+            break
+        last = now
+        await pilot.pause(0.02)
     await pilot.pause()
-    await pilot.pause()
+
+
+def layout_of(app: VllmTuiApp) -> list[tuple[int, object]]:
+    """Where every widget of the screen sits (compared between two pauses)."""
+    return [(id(w), w.region) for w in app.screen.walk_children(with_self=True)]
+
+
+def footer_ready(app: VllmTuiApp) -> bool:
+    """No screen still holds its footer's row empty, and every footer shows its keys."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    from tui.widgets.title_bar import FooterSlot
+
+    for screen in app.screen_stack:
+        if screen.query(FooterSlot):
+            return False
+        if any(not footer.query(FooterKey) for footer in screen.query(Footer)):
+            return False
+    return True
 
 
 async def launch(
