@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.command import Provider
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
@@ -70,16 +70,15 @@ class ConfigureScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.app
         yield TitleBar()
-        with Horizontal(id="main"):
-            with Vertical(id="left"):
-                yield GpuPanel(id="gpus")
-                yield ModelPanel(id="model")
-                yield FlagForm(app.config, app.lang, id="form")
-            with Vertical(id="right"):
-                yield VramPanel(id="vram")
-                yield FindingsPanel(id="findings")
-                yield FlagHelp(id="help")
-                yield CommandPreview(id="preview")
+        with Vertical(id="left"):
+            yield GpuPanel(id="gpus")
+            yield ModelPanel(id="model")
+            yield FlagForm(app.config, app.lang, id="form")
+        with Vertical(id="right"):
+            yield VramPanel(id="vram")
+            yield FindingsPanel(id="findings")
+            yield FlagHelp(id="help")
+            yield CommandPreview(id="preview")
         yield FooterSlot()  # the Footer follows the first frame (tui.widgets.title_bar)
 
     def on_mount(self) -> None:

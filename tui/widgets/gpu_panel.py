@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Label, Select, SelectionList, Static
-from textual.widgets.selection_list import Selection
+from textual.widgets import Static
 
 from tui.core.catalog import t
 from tui.core.gpu_catalog import GPU_CATALOG, GiB
 from tui.messages import GpusChosen, PlanningGpuChanged
 
-if TYPE_CHECKING:  # annotations only: NVML's adapter loads after the first frame
+if TYPE_CHECKING:  # annotations only: NVML's adapter loads after the first frame, and the
+    # GPU list and the planning selects with what they show (the first frame says "detecting")
+    from textual.widgets import Select, SelectionList
+
     from tui.adapters.gpus import Gpu, GpuSnapshot
     from tui.core.multinode import Cluster
 
@@ -79,8 +81,11 @@ class GpuPanel(Vertical):
             yield Static(self.cluster.summary_text().get(self.lang), id="cluster")
         snap = self.snapshot
         if snap is None:
-            yield Label(tr("detecting GPUs…", "GPU を検出しています…"))
+            yield Static(tr("detecting GPUs…", "GPU を検出しています…"))
             return
+        from textual.widgets import Select, SelectionList
+        from textual.widgets.selection_list import Selection
+
         visible = snap.visible_gpus()
         if visible:
             self.border_title = tr(
@@ -145,6 +150,8 @@ class GpuPanel(Vertical):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
+        from textual.widgets import Select
+
         gpu = self.query_one("#planning-gpu", Select).value
         count = self.query_one("#count", Select).value
         nodes = self.query_one("#nodes", Select).value
