@@ -59,3 +59,20 @@ class AppState(App[int]):
         """Notify in the current language."""
         message = text.get(self.lang) if isinstance(text, Text) else text
         self.notify(message, severity=severity, timeout=timeout)  # type: ignore[arg-type]
+
+
+def size_classes(app: App[Any]) -> dict[str, bool]:
+    """The breakpoint classes (`-wide`, `-short`…) a screen of the app's size gets, worked out
+    as Textual does on its first Resize. A screen that takes them before its widgets are
+    styled is laid out once: taken on that Resize, after the first frame, they restyled every
+    widget and moved the columns already drawn."""
+    width, height = app.size
+    classes: dict[str, bool] = {}
+    for size, points in (
+        (width, app.HORIZONTAL_BREAKPOINTS or []),
+        (height, app.VERTICAL_BREAKPOINTS or []),
+    ):
+        names = [name for _, name in points]
+        chosen = next((name for at, name in sorted(points, reverse=True) if size >= at), None)
+        classes.update({name: name == chosen for name in names})
+    return classes

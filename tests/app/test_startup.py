@@ -229,3 +229,51 @@ async def test_resolving_a_model_says_so_in_the_panel_without_covering_it():
         assert "resolving…" in str(panel.query_one("#facts", Static).render())
         assert not panel.query(LoadingIndicator)
         assert panel.query_one(Input).region.height == 1
+
+
+async def test_the_first_frame_has_its_final_columns_and_styles_each_panel_once(monkeypatch):
+    """The size classes (-wide, -tall…) are the screen's before its widgets are styled, so
+    the first frame has the columns it keeps (they used to move when Textual's first Resize
+    added the classes), and the first resume does not restyle every widget again."""
+    import collections
+
+    import textual._compositor as compositor
+    import textual.css.stylesheet as stylesheet
+
+    from tui.widgets.command_preview import CommandPreview
+    from tui.widgets.flag_list import FlagList
+    from tui.widgets.gpu_panel import GpuPanel
+    from tui.widgets.vram_panel import VramPanel
+
+    styled: collections.Counter[int] = collections.Counter()
+    first: list[tuple[int, int, dict[int, int]]] = []
+    apply, render = stylesheet.Stylesheet.apply, compositor.Compositor.render_update
+
+    def applied(self, node, *args, **kwargs):
+        if not first:
+            styled[id(node)] += 1
+        return apply(self, node, *args, **kwargs)
+
+    def rendered(self, *args, **kwargs):
+        if not first:
+            screen = app.screen
+            first.append(
+                (
+                    screen.query_one("#left").region.width,
+                    screen.query_one("#right").region.width,
+                    dict(styled),
+                )
+            )
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(stylesheet.Stylesheet, "apply", applied)
+    monkeypatch.setattr(compositor.Compositor, "render_update", rendered)
+    app = make_app(services=services(), model="Qwen/Qwen3-8B")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        left, right, counts = first[0]
+        assert (left, right) == (screen.query_one("#left").region.width, 72)
+        assert screen.has_class("-wide") and screen.has_class("-tall")
+        for kind in (GpuPanel, VramPanel, FlagList, CommandPreview):
+            assert counts[id(screen.query_one(kind))] == 1, kind.__name__

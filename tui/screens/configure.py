@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from textual import getters, on, work
+from textual import events, getters, on, work
 from textual.app import ComposeResult
 from textual.command import Provider
 from textual.containers import Vertical
@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from tui.app import VllmTuiApp
+from tui.app_state import size_classes
 from tui.bindings import apply_language, bindings
 from tui.core.catalog import CATALOG, t
 from tui.messages import (
@@ -69,6 +70,7 @@ class ConfigureScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         app = self.app
+        self.update_classes(size_classes(app), animate=False)
         yield TitleBar()
         with Vertical(id="left"):
             yield GpuPanel(id="gpus")
@@ -80,6 +82,16 @@ class ConfigureScreen(Screen[None]):
             yield FlagHelp(id="help")
             yield CommandPreview(id="preview")
         yield FooterSlot()  # the Footer follows the first frame (tui.widgets.title_bar)
+
+    _resumed = False
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler. On the first resume every widget was styled as it
+        # mounted, a moment ago (with the size classes, see compose): restyling the whole
+        # screen again there cost the first frame as much as styling it.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     def on_mount(self) -> None:
         app = self.app
