@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tui.core.gpu_catalog import GpuSpec, find_gpu
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the GPU catalog loads with the first plan, after the first frame
     from tui.app import VllmTuiApp
+    from tui.core.gpu_catalog import GpuSpec
     from tui.core.plan import PlanResult
 
 
@@ -17,6 +16,8 @@ def target_gpus(app: VllmTuiApp) -> tuple[tuple[GpuSpec, ...], bool]:
     snap = app.snapshot
     if snap is not None and snap.visible_gpus():
         return tuple(g.as_spec() for g in snap.chosen(app.chosen or None)), False
+    from tui.core.gpu_catalog import find_gpu
+
     gpu = find_gpu(app.planning_gpu) or find_gpu("H100 80GB")
     assert gpu is not None
     cfg = app.config

@@ -110,6 +110,7 @@ class FlagList(ScrollView, can_focus=False):
         self._lines: list[tuple[int, int]] = []
         self._first_line: list[int] = []
         self._styles: dict[tuple[str, ...], Any] = {}
+        self._name_cells: tuple[tuple[object, int, int], int] | None = None
 
     # -- the form sets these ------------------------------------------------------------
 
@@ -245,8 +246,11 @@ class FlagList(ScrollView, can_focus=False):
     def name_cells(self) -> int:
         """Width of the name column: the longest name shown, within what the width allows."""
         width = self.scrollable_content_region.width
-        longest = max((cell_len(r.label) for r in self.rows if r.editable), default=20) + 2
-        return max(8, min(self.name_width, longest, width - 6))
+        key = (self.rows, width, self.name_width)  # asked once per row drawn
+        if self._name_cells is None or self._name_cells[0] != key:
+            longest = max((cell_len(r.label) for r in self.rows if r.editable), default=20) + 2
+            self._name_cells = (key, max(8, min(self.name_width, longest, width - 6)))
+        return self._name_cells[1]
 
     # -- input ---------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.core.catalog import t
-from tui.core.gpu_catalog import GPU_CATALOG, GiB
 from tui.messages import GpusChosen, PlanningGpuChanged
 
 if TYPE_CHECKING:  # annotations only: NVML's adapter loads after the first frame, and the
@@ -33,6 +32,8 @@ def memory_bar(used: int | None, total: int | None) -> str:
 
 
 def gpu_line(g: Gpu) -> str:
+    from tui.core.gpu_catalog import GiB
+
     used, total = g.memory_used_bytes, g.memory_total_bytes
     mem = f"{(used or 0) / GiB:5.1f}/{(total or 0) / GiB:5.1f} GiB" if total else "memory ?"
     procs = ", ".join(
@@ -110,6 +111,8 @@ class GpuPanel(Vertical):
             id="gpu-reason",
         )
         with Horizontal(id="planning"):
+            from tui.core.gpu_catalog import GPU_CATALOG
+
             names = [g.name for g in GPU_CATALOG]
             yield Select(
                 [(n, n) for n in names],

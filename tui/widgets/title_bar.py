@@ -63,6 +63,9 @@ class FooterSlot(Widget):
     FooterSlot { dock: bottom; height: 1; background: $footer-background; }
     """
 
+    def render(self) -> str:
+        return ""  # (a bare Widget draws its class name)
+
     def fill(self) -> None:
         """The Footer takes this row (in one batch: the screen is never a row short)."""
         from textual.widgets import Footer

@@ -13,7 +13,6 @@ from textual.content import Content
 from textual.reactive import reactive
 
 from tui.core.catalog.spec import Text, t
-from tui.core.gpu_catalog import GiB
 from tui.widgets.line_diff import DrawnToWidth, LineDiff
 
 if TYPE_CHECKING:  # the estimator loads after the first frame, with the first plan
@@ -88,6 +87,7 @@ class VramPanel(DrawnToWidth):
         r = self.result
         if r is None:  # the first frame: the first plan follows it
             return Content.styled(self.tr("estimating…", "見積もり中…"), "$text-muted")
+        from tui.core.gpu_catalog import GiB
         from tui.core.memory_model import PROVENANCE_MARK, PROVENANCE_TEXT
 
         est = r.estimate
