@@ -98,9 +98,11 @@ class VllmTuiApp(AppState):
     def get_default_screen(self) -> Screen[Any]:
         """The configure screen, composed with the app: pushed from on_mount, it would be laid
         out inside Textual's start-up batch, which drops that frame."""
+        from tui.app_state import size_classes
         from tui.screens.configure import ConfigureScreen
 
-        return ConfigureScreen()
+        # The size classes from the start: added later, they restyle every widget.
+        return ConfigureScreen(classes=" ".join(c for c, on in size_classes(self).items() if on))
 
     def on_mount(self) -> None:
         self.probe_gpus()

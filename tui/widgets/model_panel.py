@@ -105,7 +105,7 @@ class ModelPanel(Vertical):
     DEFAULT_CSS = """
     ModelPanel { height: auto; border: round $primary 40%; border-title-color: $primary; padding: 0 1; }
     ModelPanel Input { background: $boost; margin-bottom: 0; }
-    ModelPanel #facts { color: $text-muted; height: auto; }
+    ModelPanel #facts { color: $text-muted; height: auto; min-height: 2; }  /* the facts and their source: held while they are looked up */
     ModelPanel.-error #facts { color: $error; }
     """
 
