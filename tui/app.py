@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -29,6 +30,7 @@ from tui.core.config import ServeConfig
 from tui.core.errors import UserError
 from tui.messages import (
     GpuMemory,
+    GpuRowsShown,
     GpusProbed,
     ModelResolved,
     OptionsFound,
@@ -70,8 +72,7 @@ class VllmTuiApp(AppState):
         self.session = RunSession(services, self.post_message)
         self.set_reactive(AppState.lang, lang)
         self.set_reactive(AppState.config, ServeConfig(model or DEFAULT_MODEL))
-        self.attach_to = attach
-        self.vllm_path = vllm
+        self.attach_to, self.vllm_path = attach, vllm
         self._plan_cache: tuple[Any, PlanResult] | None = None
         self.last_gpu_probe = 0.0
         self.first_frame = threading.Event()
@@ -83,6 +84,7 @@ class VllmTuiApp(AppState):
         self.set_reactive(AppState.planning_count, int(settings.planning_gpu_count or 0))
         self.set_reactive(AppState.planning_nodes, int(settings.planning_nodes or 1))
         self.settings_warning = settings.warning
+        self.gpu_rows = int(settings.gpu_rows or 0)  # held by the first frame's GPU panel
 
     # -- the run, as the screens see it -------------------------------------------------
 
@@ -96,13 +98,7 @@ class VllmTuiApp(AppState):
     """The first screen's CSS (Textual does not load a default screen's CSS_PATH)."""
 
     def get_default_screen(self) -> Screen[Any]:
-        """The configure screen, composed with the app: pushed from on_mount, it would be laid
-        out inside Textual's start-up batch, which drops that frame."""
-        from tui.app_state import size_classes
-        from tui.screens.configure import ConfigureScreen
-
-        # The size classes from the start: added later, they restyle every widget.
-        return ConfigureScreen(classes=" ".join(c for c, on in size_classes(self).items() if on))
+        return startup.first_screen(self)  # pushed from on_mount, Textual drops its frame
 
     def on_mount(self) -> None:
         self.probe_gpus()
@@ -122,10 +118,9 @@ class VllmTuiApp(AppState):
             pass
 
     def on_ready(self) -> None:
-        """The first frame (layout, flags) is up: the start-up workers go on (NVML, the HF
-        cache, the vLLM and its options, the model's facts), so they neither slow that frame
-        down nor, finishing first, recompose the GPU panel inside it. Textual drops a frame
-        drawn while a batch is open (a recompose), so the screen is painted again."""
+        """The first frame is up: the start-up workers (NVML, HF cache, vLLM, the model's
+        facts) go on, so they neither slow it nor recompose the GPU panel inside it. Textual
+        drops a frame drawn while a batch is open (a recompose): the screen is painted again."""
         self.first_frame.set()
         startup.first_frame_drawn()
         self.screen.refresh()
@@ -141,6 +136,17 @@ class VllmTuiApp(AppState):
         if event.cached_models is not None:
             self.cached_models = event.cached_models
 
+    @on(GpuRowsShown)
+    def _gpu_rows_shown(self, event: GpuRowsShown) -> None:
+        if event.rows != self.gpu_rows and not self.services.demo:
+            self.gpu_rows = event.rows
+            self._remember(partial(remember.gpu_rows, event.rows))
+
+    @work(thread=True, group="settings", exit_on_error=False)
+    def _remember(self, change: Callable[[], None]) -> None:
+        """Write what the next start should know (tui.remember; best effort, off the UI)."""
+        change()
+
     @work(thread=True, exclusive=True, group="vllm", exit_on_error=False)
     def find_vllm(self) -> None:
         self.first_frame.wait(2.0)
@@ -153,11 +159,7 @@ class VllmTuiApp(AppState):
             self.notify(event.error, severity="error")
         self.install = event.install
         if self.vllm_path and event.install is not None and not self.services.demo:
-            self._remember_vllm(self.vllm_path)  # `--vllm PATH` holds for the next start
-
-    @work(thread=True, group="settings-vllm", exit_on_error=False)
-    def _remember_vllm(self, path: str) -> None:
-        remember.vllm_path(path)
+            self._remember(partial(remember.vllm_path, self.vllm_path))  # `--vllm` sticks
 
     @on(OptionsFound)
     def _options_found(self, event: OptionsFound) -> None:
@@ -183,11 +185,7 @@ class VllmTuiApp(AppState):
         self.facts = event.facts
         self.model_error = event.error
         if event.facts is not None and not self.services.demo:
-            self._remember_model(event.ref)
-
-    @work(thread=True, exclusive=True, group="settings", exit_on_error=False)
-    def _remember_model(self, ref: str) -> None:
-        remember.last_model(ref)
+            self._remember(partial(remember.last_model, event.ref))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that raised: say so, keep running (harlequin's pattern)."""

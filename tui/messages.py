@@ -44,6 +44,15 @@ class GpusChosen(Message):
         self.keys = keys
 
 
+class GpuRowsShown(Message):
+    """The GPU panel's height once the probe's result is on screen (remembered for the next
+    start's first frame)."""
+
+    def __init__(self, rows: int) -> None:
+        super().__init__()
+        self.rows = rows
+
+
 class PlanningGpuChanged(Message):
     def __init__(self, name: str, count: int, nodes: int = 1) -> None:
         super().__init__()

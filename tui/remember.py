@@ -42,6 +42,15 @@ def vllm_path(path: str) -> None:
     _update(change)
 
 
+def gpu_rows(rows: int) -> None:
+    def change(s: Any) -> bool:
+        changed = bool(s.gpu_rows != rows)
+        s.gpu_rows = rows
+        return changed
+
+    _update(change)
+
+
 def planning_gpu(name: str, count: int, nodes: int = 1) -> None:
     def change(s: Any) -> bool:
         s.planning_gpu, s.planning_gpu_count, s.planning_nodes = name, count, nodes

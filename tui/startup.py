@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui.core.errors import UserError
 from tui.messages import GpusProbed, ModelResolved, OptionsFound, VllmFound
 
 if TYPE_CHECKING:
+    from textual.app import App
     from textual.message import Message
+    from textual.screen import Screen
 
     from tui.adapters.services import Services
     from tui.app import VllmTuiApp
@@ -58,6 +60,15 @@ def _freeze_imports() -> None:
     if not _frozen:
         _frozen = True
         gc.freeze()
+
+
+def first_screen(app: App[Any]) -> Screen[Any]:
+    """The configure screen, with the size classes (-wide, -tall…) from the start: added on
+    Textual's first Resize, they restyled every widget and moved the columns drawn."""
+    from tui.app_state import size_classes
+    from tui.screens.configure import ConfigureScreen
+
+    return ConfigureScreen(classes=" ".join(c for c, on in size_classes(app).items() if on))
 
 
 def first_frame_drawn() -> None:

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from tui.app import make_app
+from tui.app import VllmTuiApp, make_app
 
 from .app_helpers import services, settle
 
@@ -62,7 +62,7 @@ FIRST_FRAME = """
 import asyncio, json, sys
 import textual._compositor as compositor
 from tui.adapters.services import Services
-from tui.app import make_app
+from tui.app import VllmTuiApp, make_app
 
 loaded = []
 render = compositor.Compositor.render_update
@@ -277,3 +277,40 @@ async def test_the_first_frame_has_its_final_columns_and_styles_each_panel_once(
         assert screen.has_class("-wide") and screen.has_class("-tall")
         for kind in (GpuPanel, VramPanel, FlagList, CommandPreview):
             assert counts[id(screen.query_one(kind))] == 1, kind.__name__
+
+
+async def test_the_first_frame_holds_the_gpu_rows_of_the_last_start(monkeypatch):
+    """NVML answers after the first frame. The GPU panel holds the rows it took at the last
+    start (settings.json), so the model and the form under it stay where the first frame drew
+    them; once the probe's rows are on screen they are remembered for the next start."""
+    import textual._compositor as compositor
+
+    from tui.adapters.replay import demo_snapshot
+    from tui.adapters.settings import load_settings
+    from tui.widgets.model_panel import ModelPanel
+
+    def start() -> VllmTuiApp:
+        svc = services(snapshot=demo_snapshot())  # two GPUs: two rows in the list
+        svc.demo = False  # a real start remembers (demo mode writes no settings)
+        return make_app(services=svc, model="Qwen/Qwen3-8B")
+
+    first: list[int] = []
+    render = compositor.Compositor.render_update
+
+    def rendered(self, *args, **kwargs):
+        if not first:
+            first.append(app.screen.query_one(ModelPanel).region.y)
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(compositor.Compositor, "render_update", rendered)
+    for attempt in ("no rows known yet", "the rows of the last start"):
+        first.clear()
+        app = start()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await settle(app, pilot)
+            final = app.screen.query_one(ModelPanel).region.y
+            if attempt == "no rows known yet":
+                assert first[0] == final - 1  # one row held, two GPUs shown
+            else:
+                assert first[0] == final
+        assert load_settings().gpu_rows == 2

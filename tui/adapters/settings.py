@@ -104,6 +104,9 @@ class Settings:
     lang: str | None = None
     theme: str | None = None
     last_model: str | None = None
+    gpu_rows: int | None = None
+    """Rows the GPU panel took once its probe finished, at the last start: the first frame
+    holds them while NVML is asked again, so the model and the form below do not move."""
     warning: str | None = None
     """Set when the settings file was unreadable (the app shows it once)."""
 
@@ -129,7 +132,7 @@ def load_settings() -> Settings:
         )
     known = {f.name for f in fields(Settings)} - {"warning"}
     values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-    for key in ("planning_gpu_count", "planning_nodes"):
+    for key in ("planning_gpu_count", "planning_nodes", "gpu_rows"):
         if isinstance(values.get(key), float):
             values[key] = int(values[key])
     return Settings(**values)

@@ -336,6 +336,7 @@ SETTINGS: dict[str, Field] = {
     "lang": Field("str", choices=("en", "ja")),
     "theme": Field("str"),
     "last_model": Field("str"),
+    "gpu_rows": Field("int", 0, 64),
 }
 PROFILE: dict[str, Field] = {
     "model": Field("str", nullable=False, required=True),

@@ -73,7 +73,7 @@ class ConfigureScreen(Screen[None]):
         self.update_classes(size_classes(app), animate=False)
         yield TitleBar()
         with Vertical(id="left"):
-            yield GpuPanel(id="gpus")
+            yield GpuPanel(id="gpus", reserve=app.gpu_rows)
             yield ModelPanel(id="model")
             yield FlagForm(app.config, app.lang, id="form")
         with Vertical(id="right"):

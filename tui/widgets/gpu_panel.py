@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.core.catalog import t
-from tui.messages import GpusChosen, PlanningGpuChanged
+from tui.messages import GpuRowsShown, GpusChosen, PlanningGpuChanged
 
 if TYPE_CHECKING:  # annotations only: NVML's adapter loads after the first frame, and the
     # GPU list and the planning selects with what they show (the first frame says "detecting")
@@ -71,6 +71,15 @@ class GpuPanel(Vertical):
     cluster: reactive[Cluster | None] = reactive(None, recompose=True)
     """A Ray cluster the app found (shown as one line: nodes x GPUs)."""
 
+    def __init__(self, id: str | None = None, reserve: int = 0) -> None:
+        super().__init__(id=id)
+        self.reserve = reserve
+        """Rows to hold while detecting (what the panel took at the last start)."""
+
+    def on_resize(self) -> None:
+        if self.snapshot is not None:
+            self.post_message(GpuRowsShown(self.size.height))
+
     def compose(self) -> ComposeResult:
         lang = self.lang
 
@@ -82,7 +91,9 @@ class GpuPanel(Vertical):
             yield Static(self.cluster.summary_text().get(self.lang), id="cluster")
         snap = self.snapshot
         if snap is None:
-            yield Static(tr("detecting GPUs…", "GPU を検出しています…"))
+            detecting = Static(tr("detecting GPUs…", "GPU を検出しています…"))
+            detecting.styles.min_height = max(1, self.reserve)  # the rows of the last start
+            yield detecting
             return
         from textual.widgets import Select, SelectionList
         from textual.widgets.selection_list import Selection
