@@ -138,14 +138,14 @@ class VllmTuiApp(AppState):
 
     @on(GpuRowsShown)
     def _gpu_rows_shown(self, event: GpuRowsShown) -> None:
-        if event.rows != self.gpu_rows and not self.services.demo:
-            self.gpu_rows = event.rows
-            self._remember(partial(remember.gpu_rows, event.rows))
+        rows = max(0, min(event.rows, 64))  # a layout hint: never a value the schema refuses
+        if rows != self.gpu_rows and not self.services.demo:
+            self.gpu_rows = rows
+            self._remember(lambda: remember.gpu_rows(self.gpu_rows))  # the latest, in any order
 
     @work(thread=True, group="settings", exit_on_error=False)
     def _remember(self, change: Callable[[], None]) -> None:
-        """Write what the next start should know (tui.remember; best effort, off the UI)."""
-        change()
+        change()  # what the next start should know (tui.remember; best effort, off the UI)
 
     @work(thread=True, exclusive=True, group="vllm", exit_on_error=False)
     def find_vllm(self) -> None:

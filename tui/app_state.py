@@ -65,7 +65,8 @@ def size_classes(app: App[Any]) -> dict[str, bool]:
     """The breakpoint classes (`-wide`, `-short`…) a screen of the app's size gets, worked out
     as Textual does on its first Resize. A screen that takes them before its widgets are
     styled is laid out once: taken on that Resize, after the first frame, they restyled every
-    widget and moved the columns already drawn."""
+    widget and moved the columns already drawn. (The app's breakpoints: no screen of ours
+    declares its own.)"""
     width, height = app.size
     classes: dict[str, bool] = {}
     for size, points in (

@@ -39,6 +39,11 @@ DEFERRED = (
     "tui.core.multinode",
     "tui.core.arch_catalog",
     "tui.core.model_facts",
+    "tui.core.gpu_catalog",
+    # widgets the first frame does not show: the key bar follows it, the GPU list the probe
+    "textual.widgets._footer",
+    "textual.widgets._header",
+    "textual.widgets._selection_list",
     "tui.core.weights",
     "tui.core.commands",
     "tui.screens.flag_jump",

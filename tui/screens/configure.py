@@ -70,6 +70,8 @@ class ConfigureScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         app = self.app
+        # Built by startup.first_screen it has them already (no change here); built any
+        # other way it takes them before its widgets are styled.
         self.update_classes(size_classes(app), animate=False)
         yield TitleBar()
         with Vertical(id="left"):
@@ -139,7 +141,6 @@ class ConfigureScreen(Screen[None]):
     def _apply(self) -> None:
         """Everything from the app's state: the inputs, then the plan and what it decides."""
         self._pending = False
-        self._planned = False
         self._apply_inputs()
         self._apply_plan()
 
