@@ -24,31 +24,25 @@ def _update(change: Callable[[Any], bool]) -> None:
             pass
 
 
-def last_model(ref: str) -> None:
+def _field(name: str, value: Any) -> None:
     def change(s: Any) -> bool:
-        changed = bool(s.last_model != ref)
-        s.last_model = ref
+        changed = bool(getattr(s, name) != value)
+        setattr(s, name, value)
         return changed
 
     _update(change)
+
+
+def last_model(ref: str) -> None:
+    _field("last_model", ref)
 
 
 def vllm_path(path: str) -> None:
-    def change(s: Any) -> bool:
-        changed = bool(s.vllm_path != path)
-        s.vllm_path = path
-        return changed
-
-    _update(change)
+    _field("vllm_path", path)
 
 
 def gpu_rows(rows: int) -> None:
-    def change(s: Any) -> bool:
-        changed = bool(s.gpu_rows != rows)
-        s.gpu_rows = rows
-        return changed
-
-    _update(change)
+    _field("gpu_rows", rows)
 
 
 def planning_gpu(name: str, count: int, nodes: int = 1) -> None:
