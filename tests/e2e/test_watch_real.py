@@ -245,8 +245,10 @@ def test_throughput_within_two_samples_then_gone_then_back(servers):
         keyed.stop()
         # While it shuts down it may answer /health alone for a moment ("unhealthy: stopping?");
         # it is never taken for another server, and then it is gone.
+        # A failing server is polled after a backoff of at most 30 s (watchstate.backoff), and
+        # a poll gives up after 2 x 3 s: a state line comes within 36 s.
         while True:
-            _, gone = watch.next(lambda o: o["type"] == "state", 30)
+            _, gone = watch.next(lambda o: o["type"] == "state", 60)
             if gone["state"] != "unhealthy":
                 break
         assert gone["state"] == "unreachable" and gone["retry_in_s"] > 0
