@@ -42,7 +42,11 @@ def vllm_path(path: str) -> None:
 
 
 def gpu_rows(rows: int) -> None:
-    _field("gpu_rows", rows)
+    """A layout hint: clamped to what settings.json accepts, so it never damages the file."""
+    from tui.core.schema import SETTINGS
+
+    bounds = SETTINGS["gpu_rows"]
+    _field("gpu_rows", max(int(bounds.lo or 0), min(rows, int(bounds.hi or rows))))
 
 
 def planning_gpu(name: str, count: int, nodes: int = 1) -> None:

@@ -73,6 +73,18 @@ def test_settings_round_trip_and_corrupt_file():
     assert again.planning_gpu == "H100 80GB"
 
 
+def test_remembered_gpu_rows_are_clamped_to_what_settings_json_accepts():
+    """A GPU panel taller than the schema's bound (a large cluster) is remembered at the
+    bound: the file stays readable, no warning, and the next start holds that many rows."""
+    from tui import remember
+
+    remember.gpu_rows(500)
+    again = load_settings()
+    assert again.warning is None and again.gpu_rows == 64
+    remember.gpu_rows(3)
+    assert load_settings().gpu_rows == 3
+
+
 def test_calibration_record_feeds_later_estimates():
     facts = builtin_facts("Qwen/Qwen3-8B")
     cfg = ServeConfig.build("Qwen/Qwen3-8B", {"max_model_len": 8192})
