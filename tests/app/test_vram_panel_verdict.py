@@ -73,26 +73,17 @@ async def test_the_panel_measures_its_height_at_the_width_it_is_laid_out_for():
     with the bar drawn for the width the panel had, a narrower column got a bar that wrapped
     into two lines and a blank row at the panel's foot (seen when the breakpoint class came
     after the first estimate, behind a dialog opened meanwhile)."""
-    from textual.geometry import Size
-
     app = PanelApp()
     async with app.run_test(size=(120, 40)) as pilot:
         panel = app.query_one(VramPanel)
         panel.result = result_for(8192)
         await pilot.pause()
         wide = panel.size.width
-        for width in (wide - 30, wide - 50, wide):
-            height = panel.get_content_height(Size(120, 40), Size(120, 40), width)
-            panel.styles.width = width + 4  # border and padding
-            await pilot.pause()
-            assert panel.size.width == width
-            assert height == len(panel.render().wrap(width)), width
+        await assert_measured_at_layout_width(panel, pilot, (wide - 30, wide - 50, wide))
 
 
 async def test_the_phase_bar_measures_its_height_at_the_width_it_is_laid_out_for():
     """The monitor's start-up bar is drawn to its width as well (the same measurement)."""
-    from textual.geometry import Size
-
     from tui.core.runstate import RunState
     from tui.widgets.phase_bar import PhaseBar
 
@@ -106,10 +97,17 @@ async def test_the_phase_bar_measures_its_height_at_the_width_it_is_laid_out_for
         bar.state = RunState()
         bar.live_progress = ("load_weights", 0.5)
         await pilot.pause()
-        wide = bar.size.width
-        for width in (48, 60, wide):
-            height = bar.get_content_height(Size(120, 20), Size(120, 20), width)
-            bar.styles.width = width + 4
-            await pilot.pause()
-            assert bar.size.width == width
-            assert height == len(bar.render().wrap(width)), width
+        await assert_measured_at_layout_width(bar, pilot, (48, 60, bar.size.width))
+
+
+async def assert_measured_at_layout_width(widget, pilot, widths) -> None:
+    """For each width: the height Textual is told for it is the height drawn at it."""
+    from textual.geometry import Size
+
+    screen = Size(*pilot.app.size)
+    for width in widths:
+        height = widget.get_content_height(screen, screen, width)
+        widget.styles.width = width + 4  # border and padding
+        await pilot.pause()
+        assert widget.size.width == width
+        assert height == len(widget.render().wrap(width)), width
