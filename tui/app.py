@@ -138,8 +138,9 @@ class VllmTuiApp(AppState):
 
     @on(GpuRowsShown)
     def _gpu_rows_shown(self, event: GpuRowsShown) -> None:
-        if event.rows != self.gpu_rows and not self.services.demo:
-            self.gpu_rows = event.rows  # (remember.gpu_rows clamps it to the schema's bound)
+        rows = max(0, min(event.rows, 64))  # a layout hint: never a value the schema refuses
+        if rows != self.gpu_rows and not self.services.demo:
+            self.gpu_rows = rows
             self._remember(lambda: remember.gpu_rows(self.gpu_rows))  # the latest, in any order
 
     @work(thread=True, group="settings", exit_on_error=False)
