@@ -98,7 +98,7 @@ class VllmTuiApp(AppState):
     """The first screen's CSS (Textual does not load a default screen's CSS_PATH)."""
 
     def get_default_screen(self) -> Screen[Any]:
-        return startup.first_screen(self)  # pushed from on_mount, Textual drops its frame
+        return startup.first_screen()  # pushed from on_mount, Textual drops its frame
 
     def on_mount(self) -> None:
         self.probe_gpus()
@@ -138,9 +138,8 @@ class VllmTuiApp(AppState):
 
     @on(GpuRowsShown)
     def _gpu_rows_shown(self, event: GpuRowsShown) -> None:
-        rows = max(0, min(event.rows, 64))  # a layout hint: never a value the schema refuses
-        if rows != self.gpu_rows and not self.services.demo:
-            self.gpu_rows = rows
+        if event.rows != self.gpu_rows and not self.services.demo:
+            self.gpu_rows = event.rows
             self._remember(lambda: remember.gpu_rows(self.gpu_rows))  # the latest, in any order
 
     @work(thread=True, group="settings", exit_on_error=False)

@@ -13,7 +13,6 @@ from tui.core.errors import UserError
 from tui.messages import GpusProbed, ModelResolved, OptionsFound, VllmFound
 
 if TYPE_CHECKING:
-    from textual.app import App
     from textual.message import Message
     from textual.screen import Screen
 
@@ -62,13 +61,11 @@ def _freeze_imports() -> None:
         gc.freeze()
 
 
-def first_screen(app: App[Any]) -> Screen[Any]:
-    """The configure screen, with the size classes (-wide, -tall…) from the start: added on
-    Textual's first Resize, they restyled every widget and moved the columns drawn."""
-    from tui.app_state import size_classes
+def first_screen() -> Screen[Any]:
+    """The configure screen (it takes the size classes before its widgets are styled)."""
     from tui.screens.configure import ConfigureScreen
 
-    return ConfigureScreen(classes=" ".join(c for c, on in size_classes(app).items() if on))
+    return ConfigureScreen()
 
 
 def first_frame_drawn() -> None:

@@ -70,8 +70,8 @@ class ConfigureScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         app = self.app
-        # Built by startup.first_screen it has them already (no change here); built any
-        # other way it takes them before its widgets are styled.
+        # The size classes (-wide, -tall…) before any widget is styled: taken on Textual's
+        # first Resize, they restyled every widget and moved the columns the first frame drew.
         self.update_classes(size_classes(app), animate=False)
         yield TitleBar()
         with Vertical(id="left"):
